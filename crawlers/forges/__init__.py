@@ -1,0 +1,1 @@
+"""crawlers/forges package."""
