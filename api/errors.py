@@ -1,0 +1,98 @@
+"""One error format: RFC 9457 problem details (``application/problem+json``).
+
+Domain errors (:mod:`registry.errors`), Litestar's HTTP errors and request validation
+errors all leave the API in this shape::
+
+    {"type": "about:blank", "title": "Not found", "status": 404,
+     "detail": "project 42 does not exist", "instance": "/api/v1/projects/42",
+     "errors": [{"field": "name", "message": "..."}]}
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from registry.errors import CommunsError
+
+log = logging.getLogger("communs.api")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    instance: str = "",
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _field_errors(extra: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if isinstance(extra, list):
+        for item in extra:
+            if isinstance(item, dict):
+                out.append(
+                    {
+                        "field": str(item.get("key") or item.get("source") or ""),
+                        "message": str(item.get("message", "")),
+                    }
+                )
+    return out
+
+
+def communs_error_handler(request: Request[Any, Any, Any], exc: CommunsError) -> Response[Any]:
+    return problem(exc.status, exc.title, exc.message, instance=request.url.path, errors=exc.errors)
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    errors = _field_errors(exc.extra) if isinstance(exc, ValidationException) else []
+    title = {
+        400: "Bad request",
+        401: "Authentication required",
+        403: "Forbidden",
+        404: "Not found",
+        405: "Method not allowed",
+        409: "Conflict",
+        413: "Request too large",
+        422: "Invalid input",
+        429: "Too many requests",
+    }.get(status, "Error")
+    return problem(
+        status,
+        title,
+        str(exc.detail),
+        instance=request.url.path,
+        errors=errors,
+        headers=exc.headers,
+    )
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(
+        500, "Internal error", "the server failed; the error is logged", instance=request.url.path
+    )
+
+
+EXCEPTION_HANDLERS = {
+    CommunsError: communs_error_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}

@@ -1,0 +1,1 @@
+"""The ``communs`` command line: the composition root that wires the packages together."""

@@ -1,0 +1,3 @@
+from communs.cli import main
+
+main()

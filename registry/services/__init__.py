@@ -1,0 +1,1 @@
+"""Catalogue services: the database side of the rules (queries, writes, imports)."""
