@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar
-from litestar.config.allowed_hosts import AllowedHostsConfig
+from litestar.datastructures import State
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
@@ -20,6 +20,7 @@ from litestar.template.config import TemplateConfig
 
 from api.controllers.meta import MetaController
 from api.errors import EXCEPTION_HANDLERS
+from api.hosts import allowed_hosts_middleware
 from registry import db
 from registry.settings import Settings, get_settings
 
@@ -52,12 +53,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Li
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
         ),
-        allowed_hosts=(
-            None
-            if "*" in settings.allowed_hosts
-            else AllowedHostsConfig(allowed_hosts=list(settings.allowed_hosts))
-        ),
+        middleware=[allowed_hosts_middleware(settings.allowed_hosts)],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
-        state={"settings": settings},  # type: ignore[arg-type]
+        state=State({"settings": settings}),
         debug=False,
     )

@@ -186,18 +186,25 @@ def createuser(
     password: str,
 ) -> None:
     """Create a user, optionally with a site role and publisher memberships."""
+    from registry import db
     from registry.errors import NotFoundError
     from registry.services import accounts
     from registry.tables import Publisher
 
     async def work() -> int:
-        user_id = await accounts.create_user(username, password=password, email=email, role=role)
+        roles: list[tuple[int, str]] = []
         for slugs, member_role in ((member_of, "member"), (maintainer_of, "maintainer")):
             for slug in slugs:
                 row = await Publisher.select(Publisher.id).where(Publisher.slug == slug).first()
                 if row is None:
-                    raise NotFoundError(f"no publisher with slug {slug!r}")
-                await accounts.add_membership(user_id, int(row["id"]), member_role)
+                    raise NotFoundError(f"no publisher with slug {slug!r}; nothing was created")
+                roles.append((int(row["id"]), member_role))
+        async with db.transaction():
+            user_id = await accounts.create_user(
+                username, password=password, email=email, role=role
+            )
+            for publisher_id, member_role in roles:
+                await accounts.add_membership(user_id, publisher_id, member_role)
         return user_id
 
     user_id = run_with_db(current_settings(), work)
