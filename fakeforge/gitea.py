@@ -125,6 +125,7 @@ def repo_object(repo: Repository, req: Request) -> dict[str, Any]:
         "allow_rebase_update": True,
         "default_delete_branch_after_merge": False,
         "default_merge_style": "merge",
+        "default_update_style": "merge",
         "default_allow_maintainer_edit": False,
         "avatar_url": "",
         "internal": False,

@@ -378,7 +378,6 @@ def list_releases(app: FakeForge, req: Request) -> Response:
             "name": release.name,
             "created_at": iso_ms_z(release.published_at),
             "released_at": iso_ms_z(release.published_at),
-            "upcoming_release": False,
             "author": author,
             "commit": _commit(
                 repo, sha, tag.date if tag else release.published_at, release.tag_name

@@ -396,7 +396,7 @@ localisation:
 
 
 def _synthetic_content(repo: Repository) -> tuple[dict[str, str], list[Tag], list[Release]]:
-    index = repo.id
+    index = int(repo.name.rsplit("-", 1)[1])
     owner = repo.owner_login
     n_tags = index % 7  # 0..6 tags, some repositories with none
     base = repo.pushed_at
@@ -430,7 +430,8 @@ def synthetic_account(world: World, owner_path: str, count: int) -> Account:
     """Create an account of ``count`` generated repositories named ``repo-00001``...
 
     Every fifth repository has no license file, every third has a ``publiccode.yml``, and the
-    number of tags cycles through 0..6; the values are deterministic for a given id.
+    number of tags cycles through 0..6, all following from the repository's number
+    (``repo-00003`` has 3 tags and a ``publiccode.yml``).
     """
     login = owner_path.rstrip("/").rpartition("/")[2]
     account = world.ensure_account(
