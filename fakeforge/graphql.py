@@ -543,7 +543,12 @@ RESOLVERS: dict[str, dict[str, Callable]] = {
         "rateLimit": _rate_limit,
     },
     "Organization": _account_fields(),
-    "User": _account_fields(),
+    # the schema excerpt lists only these User fields
+    "User": {
+        k: v
+        for k, v in _account_fields().items()
+        if k in ("id", "login", "repositories", "repository")
+    },
     "Connection": {
         "nodes": lambda c, p, _: p["nodes"],
         "edges": lambda c, p, _: p["edges"],
@@ -601,10 +606,9 @@ RESOLVERS: dict[str, dict[str, Callable]] = {
         "oid": lambda c, cm, _: cm[0],
         "abbreviatedOid": lambda c, cm, _: cm[0][:7],
         "committedDate": lambda c, cm, _: iso_z(cm[1]),
-        "authoredDate": lambda c, cm, _: iso_z(cm[1]),
         "pushedDate": lambda c, cm, _: None,
         "message": lambda c, cm, _: "",
-        "id": lambda c, cm, _: _node_id("Commit", cm[0]),
+        "url": lambda c, cm, _: f"{c.req.base_url}/github/commit/{cm[0]}",
     },
     "Tag": {
         "oid": lambda c, t, _: git_blob_sha(f"tag {t[1].name}".encode()),

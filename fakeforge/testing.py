@@ -32,6 +32,9 @@ class RunningForge:
     url: str
     app: FakeForge
 
+    def __str__(self) -> str:
+        return self.url
+
     def base(self, forge: str) -> str:
         """API base URL of ``forge`` (github, github-graphql, gitlab, gitea, forgejo)."""
         return self.url + PREFIXES[forge]
