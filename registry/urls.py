@@ -14,8 +14,9 @@ Rules, documented once:
 * The host is lower-cased, IDNA-encoded (``xn--``), its trailing dot dropped. ``www.``
   is dropped only for the well-known forges (:data:`KNOWN_FORGES`): elsewhere
   ``www.forge.example`` and ``forge.example`` may be different servers.
-* Default ports (443, 80, 22, 9418) are dropped. An SSH or ``git://`` port says
-  nothing about the web address, so it is dropped too; any other HTTP(S) port is kept.
+* Default ports (443, 80, 22, 9418) are dropped, and 443 whatever the scheme written.
+  An SSH or ``git://`` port says nothing about the web address, so it is dropped too;
+  any other HTTP(S) port is kept.
 * Query and fragment are dropped; empty segments and trailing slashes collapse; a
   final ``.git`` is removed. Browser URLs are cut back to the repository: after two
   segments on GitHub, Bitbucket and Codeberg, and before ``/-/`` (GitLab's marker) on
@@ -278,7 +279,8 @@ def parse_repository_url(url: str) -> RepoRef:
         if not _PORT.fullmatch(port_text) or not 0 < int(port_text) < 65536:
             raise _refuse(f"{_show(url)} has an invalid port")
         port = int(port_text)
-    if scheme in ("ssh", "git") or port == _DEFAULT_PORTS.get(scheme):
+    # 443 goes too, whatever the scheme written: the canonical URL is https.
+    if scheme in ("ssh", "git") or port in (_DEFAULT_PORTS.get(scheme), 443):
         port = None
 
     segments = _path_segments(path, host, url)

@@ -203,6 +203,7 @@ class RejectedTag:
 class VersionSummary:
     """Everything the catalogue shows about a repository's tags.
 
+    ``per_tag`` has one result per tag, in the order given (what an ingest stores);
     ``versions`` are sorted by precedence, highest first. ``foreign`` holds versions
     whose prefix names another component (``plugin-blog-3.0.1`` in the workflow
     plugin's repository, ``helm/v0.6.0`` charts); they are kept but never chosen as
@@ -212,6 +213,7 @@ class VersionSummary:
     (Lutece tagged 8.0.0, then 7.1.7).
     """
 
+    per_tag: tuple[VersionedTag | RejectedTag, ...]
     versions: tuple[VersionedTag, ...]
     rejected: tuple[RejectedTag, ...]
     foreign: tuple[VersionedTag, ...]
@@ -370,7 +372,7 @@ def _parse_at(tag: str, text: str, start: int, prefix: str) -> ParsedVersion | t
             notes.append("numbers separated by underscores")
         revision = numbers[3] if len(numbers) == 4 else None
         numbers = [*numbers, 0, 0][:3]
-        if len(numbers) >= 2 and 1900 <= numbers[0] <= 2100 and 1 <= numbers[1] <= 12:
+        if 1900 <= numbers[0] <= 2100 and 1 <= numbers[1] <= 12:
             calendar = True
 
     rest = text[end:]
@@ -524,7 +526,8 @@ def summarise_tags(
     versions: list[VersionedTag] = []
     foreign: list[VersionedTag] = []
     rejected: list[RejectedTag] = []
-    for item in _classify(tags, repository):
+    per_tag = tuple(_classify(tags, repository))
+    for item in per_tag:
         if isinstance(item, RejectedTag):
             rejected.append(item)
         elif repository is not None and not prefix_belongs_to(item.parsed.prefix, repository):
@@ -534,6 +537,7 @@ def summarise_tags(
     versions.sort(key=_stable_key, reverse=True)
     foreign.sort(key=_stable_key, reverse=True)
     return VersionSummary(
+        per_tag=per_tag,
         versions=tuple(versions),
         rejected=tuple(rejected),
         foreign=tuple(foreign),

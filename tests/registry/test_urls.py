@@ -78,6 +78,11 @@ SAME_REPOSITORY = {
         "https://forge.example.fr:8443/Ville/Outil.git",
         "http://forge.example.fr:8443/Ville/Outil/",
     ],
+    "https://forge.example.fr/Ville/Outil": [
+        "http://forge.example.fr:443/Ville/Outil",
+        "https://forge.example.fr:443/Ville/Outil",
+        "http://forge.example.fr:80/Ville/Outil",
+    ],
     "https://xn--bcher-kva.example/a/b": [
         "https://bücher.example/a/b",
         "https://XN--BCHER-KVA.example/a/b.git",
@@ -269,3 +274,51 @@ def test_canonical_url_raises_only_url_error_and_is_idempotent(text: str) -> Non
     else:
         assert url.startswith("https://")
         assert canonical_url(url) == url
+
+
+_SEGMENT_TEXT = st.from_regex(r"[A-Za-z0-9._~+-]{1,12}", fullmatch=True).filter(
+    lambda s: s not in (".", "..", "-") and s.lower() != ".git"
+)
+
+
+@st.composite
+def _url_spellings(draw: st.DrawFn) -> str:
+    host = draw(
+        st.sampled_from(
+            [
+                "github.com",
+                "www.github.com",
+                "GitLab.com",
+                "codeberg.org",
+                "forge.example.fr",
+                "www.forge.example.fr",
+                "192.0.2.7",
+                "[2001:db8::1]",
+                "localhost",
+            ]
+        )
+    )
+    segments = draw(st.lists(_SEGMENT_TEXT, min_size=2, max_size=4))
+    path = "/".join(segments) + draw(st.sampled_from(["", "/", ".git", ".git/", "?a=b#c"]))
+    form = draw(st.sampled_from(["https", "http", "ssh", "git", "scp", "bare"]))
+    port = draw(st.sampled_from(["", ":22", ":80", ":443", ":8443"]))
+    if form == "scp":
+        return f"git@{host}:{path}"
+    if form == "bare":
+        return f"{host}/{path}"
+    user = "git@" if form == "ssh" else ""
+    return f"{form}://{user}{host}{port}/{path}"
+
+
+@settings(max_examples=400)
+@given(_url_spellings())
+def test_canonical_url_is_a_fixed_point_of_itself(spelling: str) -> None:
+    try:
+        url = canonical_url(spelling)
+    except URLError as error:
+        # only the two-segment rule of known forges or a bare IPv6 may refuse these
+        assert "does not name a repository" in str(error) or "not a repository URL" in str(error)
+        return
+    assert canonical_url(url) == url
+    ref = parse_repository_url(url)
+    assert parse_repository_url(spelling) == ref

@@ -13,6 +13,7 @@ import pytest
 from registry.errors import InvalidVersionError
 from registry.versions import (
     ParsedVersion,
+    RejectedTag,
     TagInfo,
     latest_published,
     latest_stable,
@@ -261,6 +262,12 @@ def test_plain_strings_are_accepted_as_tags_without_dates() -> None:
     assert summary.latest_stable is not None and summary.latest_stable.tag == "v1.0.0"
     assert summary.latest_published is None  # no dates, no "newest"
     assert [r.tag for r in summary.rejected] == ["latest"]
+    assert [(r.tag, isinstance(r, RejectedTag)) for r in summary.per_tag] == [
+        ("v1.0.0", False),
+        ("v1.1.0-rc.1", False),
+        ("latest", True),
+        ("v0.9.0", False),
+    ]
 
 
 def test_equal_versions_prefer_the_newer_tag() -> None:
