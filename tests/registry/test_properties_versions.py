@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import semver
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry.errors import InvalidVersionError
-from registry.versions import MAX_TAG_LENGTH, parse_tag, summarise_tags
+from registry.versions import (
+    MAX_TAG_LENGTH,
+    TagInfo,
+    latest_published,
+    latest_stable,
+    parse_tag,
+    summarise_tags,
+)
 
 # Characters that appear in tags, plus separators, so random text often looks like one.
 _TAGGY = st.text(alphabet="0123456789.-_+/vVrcRCbetaalphaSNAPSHOTdevelopx", max_size=40)
@@ -109,3 +118,38 @@ def test_fast_path_agrees_with_the_general_scan(tag: str) -> None:
         slow.calendar,
         slow.precedence,
     )
+
+
+@given(_ANY_TEXT, st.one_of(st.none(), st.text(max_size=40)), st.one_of(st.none(), _TAGGY))
+def test_names_given_with_the_tag_never_break_parsing(
+    tag: str, repository: str | None, artifact: str | None
+) -> None:
+    try:
+        parsed = parse_tag(tag, repository=repository, artifact=artifact)
+    except InvalidVersionError:
+        return
+    assert parsed.tag == tag
+
+
+_DATES = st.one_of(
+    st.none(),
+    st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)),
+    st.datetimes(
+        min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)
+    ),
+)
+
+
+@given(st.lists(st.builds(TagInfo, _TAGGY, _DATES), max_size=15))
+def test_latest_answers_never_fail_on_mixed_or_missing_dates(tags: list[TagInfo]) -> None:
+    stable = latest_stable(tags)
+    newest = latest_published(tags, include_prereleases=True)
+    if stable is not None:
+        assert not stable.prerelease
+        assert all(
+            v.precedence <= stable.parsed.precedence
+            for v in (s.parsed for s in summarise_tags(tags).versions)
+            if not v.prerelease
+        )
+    if newest is not None:
+        assert newest.date is not None
