@@ -46,6 +46,8 @@ __all__ = [
     "flags",
     "is_equivalent",
     "normalise",
+    "reference_ids",
+    "similarity",
 ]
 
 #: Minimum similarity (percent) at which :func:`detect` names a license, as licensee does.
@@ -232,7 +234,7 @@ def _resolve_term(term: str, declared: str) -> str:
     raise LicenseError(f"Unknown license {raw!r} in {declared!r}: not an SPDX identifier or name")
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)
 def normalise(declared: str) -> str:
     """Return the canonical SPDX expression for a declared license.
 
@@ -620,6 +622,28 @@ def _score(file: _Normalised, ref: _Normalised) -> float:
     return overlap * 200.0 / (total + abs(file.length - ref.length) / 4)
 
 
+_GNU_TITLE = re.compile(
+    r"^[\s#*_]*GNU (?:AFFERO |LESSER |LIBRARY )?GENERAL PUBLIC LICEN[CS]E\s*$", re.M | re.I
+)
+
+
+def _without_gnu_notice(text: str) -> str:
+    """The text from a GNU license title on, when a short notice precedes it.
+
+    Projects often put their own notice ("This program is free software ... either version 3
+    of the License, or (at your option) any later version.") above the GNU text; it says which
+    version applies (see :func:`_or_later`) but is not license text, so it is left out of the
+    comparison. Only a title within the first 4000 characters counts.
+    """
+    title = _GNU_TITLE.search(text[:4000])
+    return text[title.start() :] if title and title.start() > 0 else text
+
+
+def similarity(first: str, second: str) -> float:
+    """The score :func:`detect` would give ``first`` against ``second`` as a reference (%)."""
+    return _score(_normalised(first), _normalised(second))
+
+
 def _bound(file: _Normalised, ref: _Normalised) -> float:
     """Upper bound of :func:`_score` from sizes alone (overlap <= the smaller word set)."""
     total = len(file.words) + len(ref.words)
@@ -662,7 +686,7 @@ def detect(text: str | bytes, *, filename: str | None = None) -> LicenseMatch | 
             combined = " AND ".join(f"({e})" if " " in e else e for e in found)
             expression = found[0] if len(found) == 1 else normalise(combined)
             return LicenseMatch(expression, 100.0, "spdx-identifier", expression, filename)
-    norm = _normalised(text)
+    norm = _normalised(_without_gnu_notice(text))
     if not norm.words:
         if _WORD.search(text):
             return LicenseMatch(None, 0.0, "none", None, filename)
