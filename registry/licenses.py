@@ -231,6 +231,10 @@ def _resolve_term(term: str, declared: str) -> str:
         parsed = None
     if parsed is not None and str(parsed) in _metadata():
         return str(parsed)
+    if parsed is not None and str(parsed).lower() == raw.lower():
+        # An SPDX id newer than the vendored list that license-expression knows: keep it
+        # (it has no flags), but never one of license-expression's looser aliases.
+        return str(parsed)
     raise LicenseError(f"Unknown license {raw!r} in {declared!r}: not an SPDX identifier or name")
 
 
@@ -266,7 +270,9 @@ def normalise(declared: str) -> str:
     for match in _OPERATOR.finditer(text):
         term = text[pos : match.start()]
         if term.strip():
-            parts.append(term.strip() if after_with else _resolve_term(term, declared))
+            parts.append(
+                _exception(term, declared) if after_with else _resolve_term(term, declared)
+            )
         operator = match.group(1)
         if operator:
             parts.append(operator.upper())
@@ -277,23 +283,38 @@ def normalise(declared: str) -> str:
         pos = match.end()
     tail = text[pos:]
     if tail.strip():
-        parts.append(tail.strip() if after_with else _resolve_term(tail, declared))
+        parts.append(_exception(tail, declared) if after_with else _resolve_term(tail, declared))
     joined = " ".join(parts).replace("( ", "(").replace(" )", ")")
     licensing = _licensing()
     try:
         parsed = licensing.parse(joined, validate=False, strict=True)
     except ExpressionError as exc:
         raise LicenseError(f"Cannot parse license expression {declared!r}: {exc}") from exc
+    except (IndexError, TypeError, ValueError) as exc:  # license-expression on "()" and kin
+        raise LicenseError(f"Cannot parse license expression {declared!r}") from exc
     if parsed is None:
         raise LicenseError(f"Empty license expression {declared!r}")
     unknown = [
         key
         for key in licensing.license_keys(parsed)
-        if key not in _metadata() and not _LICENSE_REF.match(key) and not _is_exception(key)
+        if key not in _metadata() and not _LICENSE_REF.match(key) and not _is_known(key)
     ]
     if unknown:
         raise LicenseError(f"Unknown license or exception {', '.join(unknown)} in {declared!r}")
     return str(parsed)
+
+
+def _exception(term: str, declared: str) -> str:
+    """The canonical id of the license exception after a WITH, or :class:`LicenseError`."""
+    wanted = term.strip().lower()
+    for key, symbol in _licensing().known_symbols.items():
+        if key.lower() == wanted and getattr(symbol, "is_exception", False):
+            return key
+    raise LicenseError(f"Unknown license exception {term.strip()!r} in {declared!r}")
+
+
+def _is_known(key: str) -> bool:
+    return key in _licensing().known_symbols
 
 
 def _is_exception(key: str) -> bool:
@@ -385,9 +406,9 @@ _URL_TOKEN = re.compile(r"(?:\w+:)?//|www\.|[\w-]+\.(?:org|com|net|fr|eu|info|io
 _BULLET = re.compile(r"(?:[-*+•·]|\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)]|\d+(?:\.\d+)+\.?)\s+")
 _MARKUP_START = "#>*_-=~/ \t"
 _RULE_CHARS = frozenset("=-*_/~# \t")
-_PUNCTUATION = str.maketrans(
-    {c: " " for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~«»‘’‚“”„—–‐‑…•·©®™§°¶†‡′″"}
-)
+# Words are runs of letters: punctuation, markup, underscores and numbers (section numbering
+# differs between editions, "1.Definitions") all separate words and are dropped.
+_LETTERS = re.compile(r"[^\W\d_]+")
 _SPELLING = {
     "licence": "license",
     "licences": "licenses",
@@ -410,7 +431,6 @@ _SPELLING = {
 }
 _SUBLICENSE = re.compile(r"sub[\s-]+licen[cs]")
 _WORD = re.compile(r"[^\W_]+")
-_NUMBER = re.compile(r"\b\d+\b")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
@@ -428,7 +448,7 @@ def _strip_header(text: str) -> str:
         found = _PARAGRAPH_BREAK.search(text, start)
         end = found.start() if found else len(text)
         para = text[start:end].strip()
-        words = para.translate(_PUNCTUATION).split()
+        words = _LETTERS.findall(para)
         short = len(words) <= 16 and not para.rstrip("*_# ").endswith((".", ":", ";"))
         if words and not short:
             break
@@ -491,10 +511,9 @@ def _clean(text: str) -> str:
         for tok in text.split()
         if not (("/" in tok or "." in tok[:-1]) and _URL_TOKEN.search(tok))
     ]
-    text = " ".join(tokens).replace("&", " and ").translate(_PUNCTUATION)
-    text = _NUMBER.sub(" ", text)
+    words = _LETTERS.findall(" ".join(tokens).replace("&", " and "))
     # A generator artefact of some SPDX texts: "not to s ue".
-    return " ".join(text.split()).replace(" s ue ", " sue ")
+    return " ".join(words).replace(" s ue ", " sue ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -586,8 +605,8 @@ class LicenseMatch:
 
 
 _SPDX_HEADER = re.compile(r"SPDX-License-Identifier:\s*(.+?)\s*(?:\*/|-->|\*\)|$)", re.M)
-_GRANT_LATER = re.compile(r"\(?at\s+your\s+option\)?,?\s+any\s+later\s+version", re.I)
-_HOW_TO_APPLY = re.compile(r"how\s+to\s+apply\s+these\s+terms", re.I)
+_GRANT_LATER = re.compile(r"at\s+your\s+option\)?,?\s+any\s+later\s+version")
+_HOW_TO_APPLY = re.compile(r"how\s+to\s+apply\s+these\s+terms")
 _GNU_ONLY = re.compile(r"^(A?GPL|LGPL)-(\d\.\d)-only$")
 
 
@@ -602,8 +621,9 @@ def _or_later(spdx_id: str, text: str) -> str:
     match = _GNU_ONLY.match(spdx_id)
     if not match:
         return spdx_id
-    appendix = _HOW_TO_APPLY.search(text)
-    body = text[: appendix.start()] if appendix else text
+    lowered = text.lower()
+    appendix = _HOW_TO_APPLY.search(lowered)
+    body = lowered[: appendix.start()] if appendix else lowered
     if _GRANT_LATER.search(body):
         return f"{match.group(1)}-{match.group(2)}-or-later"
     return spdx_id

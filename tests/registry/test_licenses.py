@@ -13,6 +13,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from registry.errors import LicenseError
 from registry.licenses import (
@@ -387,6 +389,7 @@ def test_unrecognised_file_is_kept_as_a_finding_without_expression() -> None:
         ),
         ("LicenseRef-Lutece-1.0", "LicenseRef-Lutece-1.0"),
         ("  MIT  ", "MIT"),
+        ("mit-khronos-old", "MIT-Khronos-old"),  # newer than the vendored SPDX list
     ],
 )
 def test_normalise(declared: str, expected: str) -> None:
@@ -406,6 +409,7 @@ def test_normalise(declared: str, expected: str) -> None:
         ("eupl 1.2 license her", "Unknown license"),
         ("MIT OR", "MIT OR"),
         ("MIT AND FooBar-1.0", "FooBar-1.0"),
+        ("GPL-2.0-only WITH Foo-exception", "Unknown license exception 'Foo-exception'"),
     ],
 )
 def test_normalise_refuses_what_names_no_license(declared: str, words: str) -> None:
@@ -413,6 +417,26 @@ def test_normalise_refuses_what_names_no_license(declared: str, words: str) -> N
         normalise(declared)
     assert words in str(caught.value)
     assert caught.value.status == 422
+
+
+_EXPRESSION_ALPHABET = st.sampled_from(list("()+/,-. aAnNdDoOrRwWiItThHMmGgPpLlBbSs0123"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=_EXPRESSION_ALPHABET, max_size=30) | st.text(max_size=40))
+def test_normalise_either_answers_a_fixed_point_or_raises_license_error(declared: str) -> None:
+    try:
+        result = normalise(declared)
+    except LicenseError:
+        return
+    assert normalise(result) == result
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300) | st.binary(max_size=300))
+def test_detect_never_raises_and_never_names_a_license_from_noise(text: str | bytes) -> None:
+    match = detect(text)
+    assert match is None or match.expression is None or match.method == "spdx-identifier"
 
 
 def test_equivalence_is_by_meaning_not_spelling() -> None:
@@ -450,6 +474,7 @@ def test_equivalence_is_by_meaning_not_spelling() -> None:
         ),
         ("LicenseRef-Lutece-1.0", LicenseFlags(osi=False, fsf=False, fr_authorised=False)),
         ("GPL-3.0+", LicenseFlags(osi=True, fsf=True, fr_authorised=True)),  # normalised first
+        ("MIT-Khronos-old", LicenseFlags(osi=False, fsf=False, fr_authorised=False)),
     ],
 )
 def test_flags(expression: str, expected: LicenseFlags) -> None:
