@@ -226,6 +226,47 @@ def list_repos(app: FakeForge, req: Request) -> Response:
     return _paginate(app, req, repos, lambda r: repo_object(r, req), "gt-repo")
 
 
+def search_repos(app: FakeForge, req: Request) -> Response:
+    """``GET /repos/search``: ``{"ok": true, "data": [...]}`` over every account, filtered by
+    ``q`` (name, or description with ``includeDesc``; topics with ``topic``), ``uid`` (owner
+    id), ``archived`` and ``mode`` (``fork``/``source``), sorted by ``sort``/``order``."""
+    repos = [r for r in app.world.repos_by_id.values()]
+    if req.query.get("uid"):
+        try:
+            uid = int(req.query["uid"])
+        except ValueError:
+            return app.error(req.forge, 422, "uid must be an integer")
+        repos = [r for r in repos if r.account is not None and r.account.id == uid]
+    keyword = req.query.get("q", "").lower()
+    if keyword:
+        if req.query.get("topic") == "true":
+            repos = [r for r in repos if keyword in (t.lower() for t in r.topics)]
+        else:
+            desc = req.query.get("includeDesc") == "true"
+            repos = [
+                r
+                for r in repos
+                if keyword in r.name.lower() or (desc and keyword in (r.description or "").lower())
+            ]
+    if req.query.get("archived") in ("true", "false"):
+        repos = [r for r in repos if r.archived == (req.query["archived"] == "true")]
+    mode = req.query.get("mode")
+    if mode == "fork":
+        repos = [r for r in repos if r.fork]
+    elif mode == "source":
+        repos = [r for r in repos if not r.fork]
+    sort_key = {
+        "alpha": lambda r: r.name.lower(),
+        "created": lambda r: r.created_at,
+        "updated": lambda r: r.pushed_at,
+        "id": lambda r: r.id,
+    }.get(req.query.get("sort", "alpha"), lambda r: r.name.lower())
+    repos.sort(key=sort_key, reverse=req.query.get("order", "asc") == "desc")
+    page = _paginate(app, req, repos, lambda r: repo_object(r, req), "gt-repo")
+    page.body = b'{"ok":true,"data":' + page.body + b"}"
+    return page
+
+
 def get_repo(app: FakeForge, req: Request) -> Response:
     repo = _repo(app, req)
     if isinstance(repo, Response):
@@ -421,6 +462,7 @@ def register(app: FakeForge, forge: str) -> None:
     r(forge, "GET", "/orgs/{org}", get_org)
     r(forge, "GET", "/orgs/{org}/repos", list_repos)
     r(forge, "GET", "/users/{username}/repos", list_repos)
+    r(forge, "GET", "/repos/search", search_repos)
     r(forge, "GET", "/repos/{owner}/{repo}", get_repo)
     r(forge, "GET", "/repos/{owner}/{repo}/tags", list_tags)
     r(forge, "GET", "/repos/{owner}/{repo}/releases", list_releases)

@@ -333,22 +333,33 @@ def list_tags(app: FakeForge, req: Request) -> Response:
             tags.reverse()
     elif req.query.get("sort") == "asc":
         tags.reverse()
-    releases = {r.tag_name: r for r in repo.releases}
+    return _paginate(app, req, tags, lambda t: tag_object(repo, t), ("gl-tag", repo.id))
 
-    def render(tag: Any) -> dict[str, Any]:
-        release = releases.get(tag.name)
-        tag_object = hashlib.sha1(f"tag {repo.full_name} {tag.name}".encode()).hexdigest()
-        return {
-            "commit": _commit(repo, tag.commit, tag.date, tag.name),
-            "release": {"tag_name": tag.name, "description": release.body} if release else None,
-            "name": tag.name,
-            "target": tag_object if tag.annotated else tag.commit,
-            "message": (tag.message or tag.name) if tag.annotated else None,
-            "protected": False,
-            "created_at": iso_offset(tag.date) if tag.annotated else None,
-        }
 
-    return _paginate(app, req, tags, render, ("gl-tag", repo.id))
+def tag_object(repo: Repository, tag: Any) -> dict[str, Any]:
+    """A tag as GitLab shows it: annotated tags carry their own ``target``, ``message`` and
+    ``created_at``; lightweight tags have the commit as ``target`` and nulls."""
+    release = next((r for r in repo.releases if r.tag_name == tag.name), None)
+    tag_sha = hashlib.sha1(f"tag {repo.full_name} {tag.name}".encode()).hexdigest()
+    return {
+        "commit": _commit(repo, tag.commit, tag.date, tag.name),
+        "release": {"tag_name": tag.name, "description": release.body} if release else None,
+        "name": tag.name,
+        "target": tag_sha if tag.annotated else tag.commit,
+        "message": (tag.message or tag.name) if tag.annotated else None,
+        "protected": False,
+        "created_at": iso_offset(tag.date) if tag.annotated else None,
+    }
+
+
+def get_tag(app: FakeForge, req: Request) -> Response:
+    repo = _project(app, req.params["id"])
+    if repo is None:
+        return app.error("gitlab", 404, "404 Project Not Found")
+    tag = repo.tag(req.params["tag_name"])
+    if tag is None:
+        return app.error("gitlab", 404, "404 Tag Not Found")
+    return json_response(tag_object(repo, tag))
 
 
 def list_releases(app: FakeForge, req: Request) -> Response:
@@ -475,6 +486,7 @@ def register(app: FakeForge) -> None:
     r("gitlab", "GET", "/groups/{id}/descendant_groups", list_subgroups)
     r("gitlab", "GET", "/projects/{id}", get_project)
     r("gitlab", "GET", "/projects/{id}/repository/tags", list_tags)
+    r("gitlab", "GET", "/projects/{id}/repository/tags/{tag_name}", get_tag)
     r("gitlab", "GET", "/projects/{id}/releases", list_releases)
     r("gitlab", "GET", "/projects/{id}/repository/files/{file_path}/raw", get_raw_file)
     r("gitlab", "GET", "/projects/{id}/repository/files/{file_path}", get_file)

@@ -180,3 +180,27 @@ async def test_raw_file_with_ref_prefix(client: httpx.AsyncClient) -> None:
     direct = await client.get("/gitea/api/v1/repos/italia/developers-italia-api/raw/LICENSE")
     prefixed = await client.get("/gitea/api/v1/repos/italia/developers-italia-api/raw/main/LICENSE")
     assert direct.content == prefixed.content and b"GNU AFFERO" in direct.content
+
+
+async def test_gitea_search_envelope_filters_by_owner(client: httpx.AsyncClient) -> None:
+    defs = gitea_definitions()
+    org = (await client.get("/gitea/api/v1/orgs/decidim")).json()
+    response = await client.get(f"/gitea/api/v1/repos/search?uid={org['id']}&limit=1")
+    body = response.json()
+    assert violations(body, defs["SearchResults"], defs=defs, null_ok=True) == []
+    assert body["ok"] is True and len(body["data"]) == 1
+    assert response.headers["x-total-count"] == "2"
+    found = (await client.get("/gitea/api/v1/repos/search?q=bulletin")).json()["data"]
+    # decidim is loaded twice by the fixture: as itself and as the subgroup communs/es/dec
+    assert {r["full_name"] for r in found} == {
+        "decidim/decidim-bulletin-board",
+        "dec/decidim-bulletin-board",
+    }
+
+
+async def test_gitlab_single_tag_with_url_encoded_name(client: httpx.AsyncClient) -> None:
+    url = f"{GL}/projects/italia%2Fdevelopers-italia-api/repository/tags/helm%2Fv0.6.0"
+    tag = (await client.get(url)).json()
+    assert tag["name"] == "helm/v0.6.0"
+    assert tag["commit"]["id"] == "b7c1c8637caaa841a6358c41b078258f00fe596b"
+    assert (await client.get(f"{url}-nope")).status_code == 404
