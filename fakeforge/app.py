@@ -70,6 +70,8 @@ class FakeForge:
         self.routes: list[Route] = []
         #: rendered JSON items, keyed by (shape, base URL, object id): list pages are slices
         self.cache: dict[tuple[Any, ...], bytes] = {}
+        #: repository orderings of list endpoints, keyed by (account, size, sort, direction)
+        self.orderings: dict[tuple[Any, ...], list[Any]] = {}
         self.git = GitRepos(git_root)
         github.register(self)
         graphql.register(self)
@@ -103,12 +105,14 @@ class FakeForge:
     def add_fixture(self, source: str | Path | dict[str, Any], under: str | None = None) -> None:
         load_fixture(self.world, source, under)
         self.cache.clear()
+        self.orderings.clear()
 
     def add_synthetic(self, spec: str) -> None:
         """``KIND:OWNER:N``: N generated repositories for OWNER (a group path may nest)."""
         _kind, owner, count = parse_synthetic(spec)
         synthetic_account(self.world, owner, count)
         self.cache.clear()
+        self.orderings.clear()
 
     def cached(self, key: tuple[Any, ...], render: Any) -> bytes:
         body = self.cache.get(key)

@@ -227,17 +227,16 @@ def _paginate(app: FakeForge, req: Request, items: list[Any], render: Any, key: 
     return response
 
 
-_ORDER_CACHE: dict[tuple[int, int, str, str], list[Repository]] = {}
-
-
-def ordered_repos(account: Account, sort: str, direction: str | None) -> list[Repository]:
+def ordered_repos(
+    app: FakeForge, account: Account, sort: str, direction: str | None
+) -> list[Repository]:
     """The account's repositories in GitHub's list order (default: ``created``)."""
     if sort not in ("created", "updated", "pushed", "full_name"):
         sort = "created"
     if direction not in ("asc", "desc"):
         direction = "asc" if sort == "full_name" else "desc"
     key = (id(account), len(account.repositories), sort, direction)
-    cached = _ORDER_CACHE.get(key)
+    cached = app.orderings.get(key)
     if cached is None:
         sort_key = {
             "created": lambda r: (r.created_at, r.id),
@@ -246,7 +245,7 @@ def ordered_repos(account: Account, sort: str, direction: str | None) -> list[Re
             "full_name": lambda r: (r.name.lower(), r.id),
         }[sort]
         cached = sorted(account.repositories, key=sort_key, reverse=direction == "desc")
-        _ORDER_CACHE[key] = cached
+        app.orderings[key] = cached
     return cached
 
 
@@ -307,7 +306,8 @@ def list_repos(app: FakeForge, req: Request) -> Response:
     account = _account_or_404(app, req, req.params.get("org") or req.params["username"])
     if isinstance(account, Response):
         return account
-    repos = ordered_repos(account, req.query.get("sort", "created"), req.query.get("direction"))
+    sort = req.query.get("sort", "created")
+    repos = ordered_repos(app, account, sort, req.query.get("direction"))
     kind = req.query.get("type", "all")
     if kind == "forks":
         repos = [r for r in repos if r.fork]

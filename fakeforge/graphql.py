@@ -222,7 +222,7 @@ _REPO_ORDER = {
 def _org_repositories(ctx: Context, account: Account, args: dict[str, Any]) -> Node:
     order = args.get("orderBy") or {"field": "CREATED_AT", "direction": "ASC"}
     sort = _REPO_ORDER.get(order.get("field", "CREATED_AT"), "created")
-    repos = ordered_repos(account, sort, (order.get("direction") or "ASC").lower())
+    repos = ordered_repos(ctx.app, account, sort, (order.get("direction") or "ASC").lower())
     if args.get("isFork") is not None:
         repos = [r for r in repos if r.fork == args["isFork"]]
     if args.get("isArchived") is not None:
