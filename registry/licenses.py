@@ -402,7 +402,9 @@ _COPYRIGHT_LINE = re.compile(
 _ALL_RIGHTS = re.compile(r"all rights reserved\W*$")
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)\s]*\)")
 _HTTP_ARTEFACT = re.compile(r"http\s*s?\s*:\s*/\s*/")
-_URL_TOKEN = re.compile(r"(?:\w+:)?//|www\.|[\w-]+\.(?:org|com|net|fr|eu|info|io|gov)\b")
+# Where a URL may be: the whole whitespace-delimited token around each hit is dropped.
+_URL_HINT = re.compile(r"https?:|www\.|\.(?:org|com|net|fr|eu|info|io|gov)\b")
+_WHITESPACE = re.compile(r"\s")
 _BULLET = re.compile(r"(?:[-*+•·]|\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)]|\d+(?:\.\d+)+\.?)\s+")
 _MARKUP_START = "#>*_-=~/ \t"
 _RULE_CHARS = frozenset("=-*_/~# \t")
@@ -447,6 +449,8 @@ def _strip_header(text: str) -> str:
     while dropped < 5:
         found = _PARAGRAPH_BREAK.search(text, start)
         end = found.start() if found else len(text)
+        if end - start > 400:  # far more than 16 words: license terms, stop here
+            break
         para = text[start:end].strip()
         words = _LETTERS.findall(para)
         short = len(words) <= 16 and not para.rstrip("*_# ").endswith((".", ":", ";"))
@@ -484,6 +488,23 @@ def _clean_lines(text: str) -> str:
     return "\n".join(kept)
 
 
+def _strip_urls(text: str) -> str:
+    """Drop every whitespace-delimited token that holds a URL or a bare domain name."""
+    pieces: list[str] = []
+    pos = 0
+    for hit in _URL_HINT.finditer(text):
+        if hit.start() < pos:
+            continue
+        start = max(text.rfind(" ", 0, hit.start()), text.rfind("\n", 0, hit.start())) + 1
+        after = _WHITESPACE.search(text, hit.end())
+        end = after.start() if after else len(text)
+        pieces.append(text[pos : max(start, pos)])
+        pieces.append(" ")
+        pos = end
+    pieces.append(text[pos:])
+    return "".join(pieces)
+
+
 def _clean(text: str) -> str:
     """Text -> normalised word string (lowercase words separated by single spaces).
 
@@ -506,12 +527,7 @@ def _clean(text: str) -> str:
         text = _HTTP_ARTEFACT.sub("http://", text)
     if "sub" in text:
         text = _SUBLICENSE.sub("sublicens", text)
-    tokens = [
-        tok
-        for tok in text.split()
-        if not (("/" in tok or "." in tok[:-1]) and _URL_TOKEN.search(tok))
-    ]
-    words = _LETTERS.findall(" ".join(tokens).replace("&", " and "))
+    words = _LETTERS.findall(_strip_urls(text).replace("&", " and "))
     # A generator artefact of some SPDX texts: "not to s ue".
     return " ".join(words).replace(" s ue ", " sue ")
 

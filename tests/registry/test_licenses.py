@@ -94,6 +94,22 @@ def test_a_notice_granting_later_versions_above_the_text_makes_it_or_later() -> 
     assert match.expression == "AGPL-3.0-or-later"
 
 
+@pytest.mark.parametrize(
+    ("spdx_id", "expected"),
+    [("GPL-2.0-only", "GPL-2.0-or-later"), ("LGPL-2.1-only", "LGPL-2.1-or-later")],
+)
+def test_or_later_notice_works_for_version_2_licenses(spdx_id: str, expected: str) -> None:
+    version = spdx_id.split("-")[1]
+    notice = (
+        "Copyright (C) 2009 Mairie de Paris\n\n"
+        "This library is free software; you can redistribute it and/or modify it under the\n"
+        f"terms of the license below, either version {version} of the License, or (at your\n"
+        "option) any later version.\n\n"
+    )
+    match = detect(notice + _reference(spdx_id))
+    assert match is not None and match.expression == expected
+
+
 def test_a_notice_naming_one_version_keeps_it_only() -> None:
     match = detect((VARIANTS / "gpl-3.0-only-notice-first.txt").read_text())
     assert match is not None
