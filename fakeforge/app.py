@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fakeforge.core import (
     Faults,
@@ -175,8 +176,6 @@ class FakeForge:
         raw_path = raw_path.split("?", 1)[0]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         query_string = scope.get("query_string", b"").decode("latin-1")
-        from urllib.parse import parse_qsl
-
         query: dict[str, str] = {}
         for key, value in parse_qsl(query_string, keep_blank_values=True):
             query.setdefault(key, value)

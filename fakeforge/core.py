@@ -152,16 +152,21 @@ class Stats:
         self.statuses.clear()
         self.not_modified = 0
 
-    def count(self, forge: str, template: str | None = None) -> int:
-        """Requests counted for a forge, or for one of its route templates."""
-        if template is None:
-            prefix = f"{forge} "
-            return sum(v for k, v in self.requests.items() if k.startswith(prefix))
-        return sum(
-            v
-            for k, v in self.requests.items()
-            if k.startswith(forge) and k.endswith(f" {template}")
-        )
+    def count(self, forge: str, template: str | None = None, method: str | None = None) -> int:
+        """Requests counted for a forge (``github``, ``github-graphql``, ``gitlab-git``...),
+        optionally for one route template and one method."""
+        total = 0
+        for key, value in self.requests.items():
+            k_forge, _, rest = key.partition(" ")
+            k_method, _, k_template = rest.partition(" ")
+            if k_forge != forge:
+                continue
+            if template is not None and k_template != template:
+                continue
+            if method is not None and k_method != method:
+                continue
+            total += value
+        return total
 
 
 @dataclass

@@ -3,7 +3,7 @@ in-process client, and a checker of JSON bodies against the published API descri
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -17,7 +17,7 @@ REAL = sorted((DATA / "real-forges").glob("*.json"))
 
 
 @pytest.fixture
-def app() -> FakeForge:
+def app() -> Iterator[FakeForge]:
     """All real-forges accounts, plus decidim again nested as the GitLab subgroup communs/es/dec."""
     forge = fakeforge.create_app(
         [*REAL, f"{DATA / 'real-forges' / 'github__decidim.json'}=communs/es/dec"],

@@ -104,6 +104,18 @@ async def test_annotated_tags_are_tag_objects(client: httpx.AsyncClient) -> None
     assert target["__typename"] == "Tag" and target["tagger"]["date"]
 
 
+async def test_cost_follows_githubs_formula(client: httpx.AsyncClient) -> None:
+    query = """{ organization(login: "synth") { repositories(first: 100) { nodes {
+        refs(refPrefix: "refs/tags/", first: 100) { totalCount }
+        releases(first: 100) { totalCount } } } }
+      rateLimit { cost } }"""
+    body = (await client.post(GRAPHQL, json={"query": query})).json()
+    assert body["data"]["rateLimit"]["cost"] == 2  # (1 + 100 + 100) / 100, rounded
+    response = await client.post(GRAPHQL, json={"query": "{ rateLimit { remaining } }"})
+    assert response.json()["data"]["rateLimit"]["remaining"] == 5000 - 2 - 1
+    assert response.headers["x-ratelimit-resource"] == "graphql"
+
+
 async def test_follow_up_tag_pages_cover_every_tag(client: httpx.AsyncClient) -> None:
     names, after = [], None
     while True:
@@ -226,6 +238,8 @@ async def test_requests_are_counted_per_route_and_reset(client: httpx.AsyncClien
     stats = (await client.get("/_fakeforge/stats")).json()
     assert stats["requests"]["github GET /repos/{owner}/{repo}/tags"] == 3
     assert app.stats.count("gitlab") == 1
+    assert app.stats.count("github", "/repos/{owner}/{repo}/tags", "GET") == 3
+    assert app.stats.count("github-graphql") == 0
     assert (await client.post("/_fakeforge/reset")).json() == {"ok": True}
     assert (await client.get("/_fakeforge/stats")).json()["total"] == 0
 
