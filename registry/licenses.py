@@ -29,7 +29,15 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
 
-from license_expression import ExpressionError, Licensing, get_spdx_licensing
+from license_expression import (
+    AND,
+    OR,
+    ExpressionError,
+    LicenseSymbol,
+    LicenseWithExceptionSymbol,
+    Licensing,
+    get_spdx_licensing,
+)
 
 from registry.errors import LicenseError
 
@@ -100,8 +108,7 @@ _NOT_A_LICENSE = {
 }
 
 # Common names that are neither SPDX ids nor SPDX names, keyed by :func:`_name_key`.
-_ALIASES = {
-    "apache": None,  # no version: refused below with a clear message
+_ALIASES: dict[str, str] = {
     "asl2": "Apache-2.0",
     "apache2": "Apache-2.0",
     "al2": "Apache-2.0",
@@ -185,7 +192,7 @@ def _name_index() -> dict[str, str]:
                 index[_name_key(spdx_id)] = replacement
     for spdx_id in current:
         index[_name_key(spdx_id)] = spdx_id
-    index.update({key: value for key, value in _ALIASES.items() if value})
+    index.update(_ALIASES)
     return index
 
 
@@ -366,8 +373,6 @@ def flags(expression: str) -> LicenseFlags:
 
 
 def _flag(node: Any, name: str) -> bool:
-    from license_expression import AND, OR, LicenseSymbol, LicenseWithExceptionSymbol
-
     if isinstance(node, LicenseWithExceptionSymbol):
         return _flag(node.license_symbol, name)
     if isinstance(node, OR):
