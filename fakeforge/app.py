@@ -212,6 +212,8 @@ class FakeForge:
     async def dispatch(self, route: Route, request: Request) -> Response:
         forge = route.forge
         fault = self.faults.pick(forge, request.raw_path)
+        if fault is not None and fault.kind == "delay":
+            await asyncio.sleep(fault.delay_ms / 1000)
         if fault is not None and fault.kind == "status":
             response = self.error(forge, fault.status, f"Injected fault {fault.status}")
             if fault.retry_after is not None:
@@ -292,7 +294,10 @@ class FakeForge:
             if rule.pop("clear", False):
                 self.faults.clear()
             if rule:
-                self.faults.add(**rule)
+                try:
+                    self.faults.add(**rule)
+                except (TypeError, ValueError) as exc:
+                    return json_response({"error": str(exc)}, 400)
             return json_response({"rules": len(self.faults.rules)})
         if path == "/_fakeforge/accounts" and request.method == "GET":
             return json_response(

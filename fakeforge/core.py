@@ -174,7 +174,8 @@ class FaultRule:
     """One injected failure.
 
     ``status`` 500/502/503 answers an error; 429 (or 403 for GitHub's rate-limit style) adds
-    ``Retry-After`` when ``retry_after`` is set. ``kind="truncate"`` serves the real response
+    ``Retry-After`` when ``retry_after`` is set. ``kind="delay"`` waits ``delay_ms`` more before
+    answering normally (for client timeouts). ``kind="truncate"`` serves the real response
     with its body cut in half (broken JSON). The rule applies to requests whose path contains
     ``path`` (and whose forge is ``forge`` when set), to every ``every``-th such request, at
     most ``times`` times (None: forever).
@@ -187,6 +188,7 @@ class FaultRule:
     every: int = 1
     retry_after: int | None = None
     kind: str = "status"
+    delay_ms: float = 0
     seen: int = 0
     fired: int = 0
 
@@ -211,7 +213,10 @@ class Faults:
         self.rules: list[FaultRule] = []
 
     def add(self, **rule: Any) -> FaultRule:
+        """Add a rule (see :class:`FaultRule` for the fields); unknown kinds are refused."""
         fault = FaultRule(**rule)
+        if fault.kind not in ("status", "delay", "truncate"):
+            raise ValueError(f"unknown fault kind {fault.kind!r}")
         self.rules.append(fault)
         return fault
 

@@ -110,6 +110,14 @@ def test_command_line_serves_fixtures_and_synthetic_accounts(tmp_path: Path) -> 
         ).json()
         assert len(projects) == 14
         assert httpx.get(f"{base}/github/api/v3/orgs/gen/repos?per_page=5").headers["link"]
+        nested = subprocess.run(
+            ["git", "ls-remote", "--tags", f"{base}/gitlab/top/dec/decidim-bulletin-board.git"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+        assert "refs/tags/v.0.8.2" in nested  # the malformed "v." tag of the README
         assert (tmp_path / "git").is_dir()
     finally:
         proc.terminate()

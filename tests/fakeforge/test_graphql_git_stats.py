@@ -266,6 +266,12 @@ async def test_injected_faults_500_and_429(client: httpx.AsyncClient, app) -> No
     broken = await client.get("/gitea/api/v1/orgs/italia")
     with pytest.raises(ValueError):
         broken.json()
+    app.faults.add(kind="delay", delay_ms=60, path="/version", times=1)
+    start = time.perf_counter()
+    assert (await client.get("/forgejo/api/v1/version")).status_code == 200
+    assert time.perf_counter() - start >= 0.06
+    refused = await client.post("/_fakeforge/faults", json={"kind": "explode"})
+    assert refused.status_code == 400
 
 
 async def test_exhausted_rate_limit_is_refused_like_each_forge(
