@@ -387,7 +387,7 @@ def get_contents(app: FakeForge, req: Request) -> Response:
     if isinstance(repo, Response):
         return repo
     ref = req.query.get("ref")
-    if ref and ref not in (repo.default_branch, "HEAD") and repo.tag(ref) is None:
+    if ref and not repo.has_ref(ref):
         return app.error(req.forge, 404)
     path = req.params.get("filepath", "").strip("/")
     if path in repo.files:
@@ -410,11 +410,11 @@ def get_raw(app: FakeForge, req: Request) -> Response:
     ref = req.query.get("ref")
     if path not in repo.files:
         head, _, rest = path.partition("/")
-        if rest in repo.files and (head in (repo.default_branch, "HEAD") or repo.tag(head)):
+        if rest in repo.files and repo.has_ref(head):
             path = rest
         else:
             return app.error(req.forge, 404)
-    if ref and ref not in (repo.default_branch, "HEAD") and repo.tag(ref) is None:
+    if ref and not repo.has_ref(ref):
         return app.error(req.forge, 404)
     return Response(body=repo.files[path].encode(), content_type="application/octet-stream")
 

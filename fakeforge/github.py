@@ -427,7 +427,7 @@ def get_contents(app: FakeForge, req: Request) -> Response:
         return repo
     path = req.params.get("path", "").strip("/")
     ref = req.query.get("ref")
-    if ref and ref != repo.default_branch and repo.tag(ref) is None and ref != "HEAD":
+    if ref and not repo.has_ref(ref):
         return app.error("github", 404, "No commit found for the ref " + ref)
     accept = req.headers.get("accept", "")
     if path in repo.files:

@@ -424,7 +424,7 @@ def _file_or_error(
         if ref_required:
             return json_response({"error": "ref is missing"}, 400)
         ref = repo.default_branch
-    if ref not in (repo.default_branch, "HEAD") and repo.tag(ref) is None:
+    if not repo.has_ref(ref):
         return app.error("gitlab", 404, "404 Commit Not Found")
     path = req.params["file_path"]
     if path not in repo.files:

@@ -258,7 +258,7 @@ def _object(ctx: Context, repo: Repository, args: dict[str, Any]) -> Node | None
     ref, sep, path = expression.partition(":")
     if not sep:
         return None
-    if ref not in ("HEAD", repo.default_branch) and repo.tag(ref) is None:
+    if not repo.has_ref(ref):
         return None
     path = path.strip("/")
     if path in repo.files:

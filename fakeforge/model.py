@@ -164,6 +164,19 @@ class Repository:
                     found.append(spdx)
         return found
 
+    def has_ref(self, ref: str) -> bool:
+        """Whether ``ref`` names a revision whose files the fake forge serves: ``HEAD``, the
+        default branch, a tag, ``refs/heads/…``/``refs/tags/…``, the head commit or a tagged
+        commit. Every such revision has the same files (those of the fixture)."""
+        if ref.startswith("refs/heads/"):
+            return ref.removeprefix("refs/heads/") == self.default_branch
+        ref = ref.removeprefix("refs/tags/")
+        if ref in ("HEAD", self.default_branch, self.head_commit) or self.tag(ref):
+            return True
+        return (len(ref) >= 7 and any(t.commit.startswith(ref) for t in self.tags)) or (
+            len(ref) >= 7 and self.head_commit.startswith(ref)
+        )
+
     def tag(self, name: str) -> Tag | None:
         for tag in self.tags:
             if tag.name == name:

@@ -77,6 +77,10 @@ async def test_contents_as_base64_json_and_as_raw(client: httpx.AsyncClient) -> 
         "LicenseRef-Excluded.txt",
         "MIT.txt",
     ]
+    for ref in ("v1.4.0", "1e4b07cd72db47691dbf8ec1d819780e882273ac", "main"):
+        at_ref = await client.get(url, params={"ref": ref})
+        assert at_ref.json()["content"] == as_json.json()["content"], ref
+    assert (await client.get(url, params={"ref": "no-such-ref"})).status_code == 404
     missing = await client.get(f"{API}/repos/italia/developers-italia-api/contents/codemeta.json")
     assert missing.status_code == 404
 
