@@ -173,9 +173,10 @@ class Repository:
         ref = ref.removeprefix("refs/tags/")
         if ref in ("HEAD", self.default_branch, self.head_commit) or self.tag(ref):
             return True
-        return (len(ref) >= 7 and any(t.commit.startswith(ref) for t in self.tags)) or (
-            len(ref) >= 7 and self.head_commit.startswith(ref)
-        )
+        if len(ref) < 7:
+            return False
+        commits = [self.head_commit, *(t.commit for t in self.tags)]
+        return any(commit.startswith(ref) for commit in commits)
 
     def tag(self, name: str) -> Tag | None:
         for tag in self.tags:
