@@ -30,7 +30,10 @@ from fakeforge.model import Account, Repository, git_blob_sha
 if TYPE_CHECKING:
     from fakeforge.app import FakeForge
 
-__all__ = ["register"]
+__all__ = ["COUNT_LIMIT", "register"]
+
+#: above this many records GitLab stops counting: no x-total, x-total-pages or rel="last"
+COUNT_LIMIT = 10_000
 
 
 def web(req: Request) -> str:
@@ -197,14 +200,17 @@ def _offset_headers(
     if page < last:
         links.append(("next", req.url_with(page=page + 1, per_page=per_page)))
     links.append(("first", req.url_with(page=1, per_page=per_page)))
-    links.append(("last", req.url_with(page=last, per_page=per_page)))
+    counted = total <= COUNT_LIMIT
+    if counted:
+        links.append(("last", req.url_with(page=last, per_page=per_page)))
     response.header("Link", link_header(links))
     response.header("x-next-page", str(page + 1) if page < last else "")
     response.header("x-page", str(page))
     response.header("x-per-page", str(per_page))
     response.header("x-prev-page", str(page - 1) if page > 1 else "")
-    response.header("x-total", str(total))
-    response.header("x-total-pages", str(last))
+    if counted:
+        response.header("x-total", str(total))
+        response.header("x-total-pages", str(last))
 
 
 def _paginate(app: FakeForge, req: Request, items: list[Any], render: Any, key: str) -> Response:

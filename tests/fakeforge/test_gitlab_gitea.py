@@ -6,6 +6,8 @@ import httpx
 import pytest
 from forgeschema import documented_keys, gitea_definitions, gitlab_examples, violations
 
+import fakeforge
+
 GL = "/gitlab/api/v4"
 
 
@@ -204,3 +206,13 @@ async def test_gitlab_single_tag_with_url_encoded_name(client: httpx.AsyncClient
     assert tag["name"] == "helm/v0.6.0"
     assert tag["commit"]["id"] == "b7c1c8637caaa841a6358c41b078258f00fe596b"
     assert (await client.get(f"{url}-nope")).status_code == 404
+
+
+async def test_gitlab_stops_counting_above_ten_thousand_records() -> None:
+    app = fakeforge.create_app([], ["gitlab:huge:10001"])
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://forge.test") as client:
+        response = await client.get(f"{GL}/groups/huge/projects?per_page=100&page=100")
+    assert "x-total" not in response.headers and "x-total-pages" not in response.headers
+    assert "last" not in response.links and "next" in response.links
+    assert response.headers["x-next-page"] == "101"
