@@ -93,10 +93,18 @@ class GitRepos:
 
     def __init__(self, root: str | Path | None = None) -> None:
         self._owned = root is None
-        self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="fakeforge-git-"))
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._root = Path(root) if root else None
         self._locks: dict[int, asyncio.Lock] = {}
         self.built = 0
+
+    @property
+    def root(self) -> Path:
+        """The directory of the bare repositories, created on first use (nothing is written
+        until a repository is cloned or built)."""
+        if self._root is None:
+            self._root = Path(tempfile.mkdtemp(prefix="fakeforge-git-"))
+        self._root.mkdir(parents=True, exist_ok=True)
+        return self._root
 
     def path(self, repo: Repository) -> Path:
         return self.root / f"{repo.id}.git"
@@ -139,8 +147,10 @@ class GitRepos:
             return await asyncio.to_thread(self.build, repo)
 
     def cleanup(self) -> None:
-        if self._owned:
-            shutil.rmtree(self.root, ignore_errors=True)
+        """Remove the temporary directory (never a ``git_root`` the caller gave)."""
+        if self._owned and self._root is not None:
+            shutil.rmtree(self._root, ignore_errors=True)
+            self._root = None
 
     async def serve(self, app: FakeForge, req: Request, repo: Repository | None) -> Response:
         if repo is None:
