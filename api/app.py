@@ -18,6 +18,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.template.config import TemplateConfig
 
+from api.controllers.federation import FederationController
 from api.controllers.meta import MetaController
 from api.errors import EXCEPTION_HANDLERS
 from api.hosts import allowed_hosts_middleware
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Li
 
     from web.routes import TEMPLATES, web_router
 
-    route_handlers: list[Any] = [MetaController, web_router]
+    route_handlers: list[Any] = [MetaController, FederationController, web_router]
     return Litestar(
         route_handlers=route_handlers,
         lifespan=[lifespan],

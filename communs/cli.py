@@ -251,3 +251,8 @@ def publiccode_validate(file: Path, as_json: bool, network: bool) -> None:
 
 def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+from communs.federation_cli import peers  # noqa: E402
+
+main.add_command(peers)

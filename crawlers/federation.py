@@ -1,0 +1,312 @@
+"""Pulling peers' federation feeds.
+
+:func:`pull_peer` reads a peer's feed page by page from the cursor stored on its
+:class:`~registry.tables.Peer` row. Each page is fetched with the one HTTP client
+(:class:`crawlers.http.ForgeClient`: timeouts, retries with backoff on 5xx and
+connection errors, loopback refused unless allowed), verified whole
+(:func:`registry.federation.apply.check_page`), then stored **and** the cursor advanced
+in one transaction. A pull killed at any point therefore resumes from the last stored
+page: nothing is lost, nothing applied twice.
+
+A page that is not JSON or not a feed is fetched again with backoff (a peer restarting
+or a proxy answering garbage), then the pull fails. A page that is not genuine (bad
+signature, replay, an entry claiming an origin whose key says otherwise) is never
+retried: the pull stops, nothing of that page is stored, and the reason is logged and
+kept in the peer's ``last_error`` for the dashboard.
+
+:func:`fetch_instance` reads ``/.well-known/communs``; :func:`add_peer` registers a peer
+with the key it announces once an admin confirmed its fingerprint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from crawlers.http import ForgeClient, ForgeHTTPError
+from registry import db
+from registry.errors import CommunsError, NotFoundError, PermissionDeniedError, ValidationError
+from registry.federation import PROTOCOL_VERSION
+from registry.federation.apply import (
+    RELAY_POLICIES,
+    BatchReport,
+    FederationError,
+    FeedRejectedError,
+    TrustContext,
+    apply_entries,
+    check_page,
+)
+from registry.federation.identity import (
+    Verifier,
+    decode_public_key,
+    fingerprint,
+    load_identity,
+    normalise_instance_url,
+)
+from registry.settings import Settings
+from registry.tables import Peer
+
+log = logging.getLogger("communs.federation")
+
+DEFAULT_PAGE_SIZE = 500
+#: Attempts at a page that answers garbage (not JSON, not a feed) before giving up.
+GARBAGE_ATTEMPTS = 3
+
+
+class CursorMovedError(FederationError):
+    """Another pull of the same peer stored this page first; this one stops."""
+
+
+@dataclass
+class PeerInfo:
+    """What ``/.well-known/communs`` says about an instance."""
+
+    url: str
+    name: str
+    public_key: str
+    fingerprint: str
+    protocol: int
+    feed_url: str
+
+
+@dataclass
+class PullResult:
+    """The outcome of one pull; ``error`` is empty when it went to the end of the feed."""
+
+    peer: str
+    pages: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    cursor: int = 0
+    error: str = ""
+    report: BatchReport = field(default_factory=BatchReport)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["report"]["refused"] = len(self.report.refused)
+        return out
+
+
+def relay_policy(settings: Settings) -> str:
+    """What to do with relayed entries from untrusted origins: ``refuse`` (default) or
+    ``unverified``, from the ``federation_relay_policy`` setting when it exists."""
+    policy = str(getattr(settings, "federation_relay_policy", "refuse") or "refuse")
+    if policy not in RELAY_POLICIES:
+        raise ValidationError(f"federation relay policy {policy!r}: use one of {RELAY_POLICIES}")
+    return policy
+
+
+def _client(settings: Settings, client: ForgeClient | None) -> tuple[ForgeClient, bool]:
+    if client is not None:
+        return client, False
+    return ForgeClient(settings, backoff_s=0.5), True
+
+
+async def fetch_instance(
+    settings: Settings, url: str, *, client: ForgeClient | None = None
+) -> PeerInfo:
+    """Read and check an instance's ``/.well-known/communs``."""
+    url = normalise_instance_url(url)
+    http, owned = _client(settings, client)
+    try:
+        response = await http.request("GET", f"{url}/.well-known/communs", conditional=False)
+    finally:
+        if owned:
+            await http.aclose()
+    try:
+        body = json.loads(response.content)
+        info = PeerInfo(
+            url=normalise_instance_url(str(body["url"])),
+            name=str(body.get("name", "")),
+            public_key=str(body["public_key"]),
+            fingerprint=fingerprint(str(body["public_key"])),
+            protocol=int(body["protocol"]),
+            feed_url=str(body.get("feed_url", "")),
+        )
+    except (ValueError, KeyError, TypeError) as error:
+        raise FederationError(
+            f"{url}/.well-known/communs is not a Communs description: {error}"
+        ) from None
+    if info.url != url:
+        raise FederationError(
+            f"{url} describes itself as {info.url}: add it under the URL it announces"
+        )
+    if info.protocol != PROTOCOL_VERSION:
+        raise FederationError(
+            f"{url} speaks federation protocol {info.protocol}, not {PROTOCOL_VERSION}"
+        )
+    return info
+
+
+async def add_peer(info: PeerInfo, *, trusted: bool = True) -> dict[str, Any]:
+    """Register (or re-key, once confirmed) a peer from its checked description.
+
+    The caller must have shown ``info.fingerprint`` to an admin and had it confirmed;
+    a changed key for a known peer is stored only through this call too.
+    """
+    decode_public_key(info.public_key)
+    async with db.transaction():
+        existing = await Peer.select().where(Peer.url == info.url).first()
+        if existing is None:
+            await Peer.insert(
+                Peer(
+                    url=info.url,
+                    name=info.name,
+                    public_key=info.public_key,
+                    fingerprint=info.fingerprint,
+                    trusted=trusted,
+                )
+            )
+        else:
+            await Peer.update(
+                {
+                    Peer.name: info.name,
+                    Peer.public_key: info.public_key,
+                    Peer.fingerprint: info.fingerprint,
+                    Peer.trusted: trusted,
+                }
+            ).where(Peer.url == info.url)
+    row = await Peer.select().where(Peer.url == info.url).first()
+    assert row is not None
+    return row
+
+
+async def _trust(settings: Settings, peer: dict[str, Any], self_url: str) -> TrustContext:
+    rows = await Peer.select(Peer.url, Peer.public_key).where(Peer.trusted.eq(True))
+    return TrustContext(
+        self_url=self_url,
+        peer_url=normalise_instance_url(peer["url"]),
+        peer_key=peer["public_key"],
+        keys={normalise_instance_url(r["url"]): r["public_key"] for r in rows},
+        relay_policy=relay_policy(settings),
+    )
+
+
+async def _record_error(url: str, message: str) -> None:
+    async with db.transaction():
+        await Peer.update(
+            {Peer.last_error: message[:2000], Peer.last_pull_at: dt.datetime.now(dt.UTC)}
+        ).where(Peer.url == url)
+
+
+async def _fetch_page(
+    http: ForgeClient, url: str, after: int, limit: int, sleep: Callable[[float], Awaitable[None]]
+) -> tuple[Any, int]:
+    """A decoded feed page and its size in bytes; garbage is fetched again with backoff."""
+    problem = ""
+    for attempt in range(GARBAGE_ATTEMPTS):
+        response = await http.request(
+            "GET",
+            f"{url}/federation/feed",
+            params={"after": after, "limit": limit},
+            conditional=False,
+        )
+        size = len(response.content)
+        try:
+            page = json.loads(response.content)
+        except ValueError:
+            page = None
+        if isinstance(page, dict) and isinstance(page.get("entries"), list):
+            return page, size
+        problem = f"{url}/federation/feed?after={after}: the answer is not a feed ({size} bytes)"
+        log.warning("%s (attempt %d of %d)", problem, attempt + 1, GARBAGE_ATTEMPTS)
+        if attempt + 1 < GARBAGE_ATTEMPTS:
+            await sleep(http.backoff_s * 2**attempt)
+    raise FederationError(problem)
+
+
+async def _store_page(
+    peer_id: int,
+    cursor: str,
+    next_cursor: int,
+    checked: list[Any],
+    trust: TrustContext,
+    report: BatchReport,
+) -> None:
+    async with db.transaction():
+        moved = (
+            await Peer.update(
+                {
+                    Peer.cursor: str(next_cursor),
+                    Peer.last_pull_at: dt.datetime.now(dt.UTC),
+                    Peer.last_error: "",
+                }
+            )
+            .where(Peer.id == peer_id)
+            .where(Peer.cursor == cursor)
+            .returning(Peer.id)
+        )
+        if not moved:
+            raise CursorMovedError(f"{trust.peer_url}: another pull stored this page first")
+        await apply_entries(checked, trust, report)
+
+
+async def pull_peer(
+    settings: Settings,
+    url: str,
+    *,
+    client: ForgeClient | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    max_pages: int | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+) -> PullResult:
+    """Pull a peer's feed from its stored cursor to the end (or ``max_pages`` pages).
+
+    Never raises for a peer's fault: the result's ``error`` says what went wrong and the
+    same text is kept on the peer's row. Raises :class:`NotFoundError` for an unknown
+    peer and :class:`PermissionDeniedError` for one that is not trusted.
+    """
+    url = normalise_instance_url(url)
+    identity = load_identity(settings)
+    peer = await Peer.select().where(Peer.url == url).first()
+    if peer is None:
+        raise NotFoundError(f"{url} is not a peer of this instance (communs peers add {url})")
+    if not peer["trusted"]:
+        raise PermissionDeniedError(f"{url} is not trusted here; it is not pulled")
+    trust = await _trust(settings, peer, identity.url)
+    result = PullResult(peer=url)
+    verifier = Verifier()
+    http, owned = _client(settings, client)
+    started = time.monotonic()
+    cursor = str(peer["cursor"] or "")
+    try:
+        while max_pages is None or result.pages < max_pages:
+            after = int(cursor) if cursor.isdigit() else 0
+            page, size = await _fetch_page(http, url, after, page_size, sleep or asyncio.sleep)
+            result.bytes += size
+            result.pages += 1
+            checked, report, next_cursor = check_page(page, after, trust, verifier)
+            await _store_page(int(peer["id"]), cursor, next_cursor, checked, trust, report)
+            result.report.add(report)
+            cursor = str(next_cursor)
+            if not page.get("more") or next_cursor == after:
+                break
+    except FeedRejectedError as error:
+        log.error("federation pull of %s rejected a page: %s", url, error.message)
+        result.error = f"rejected: {error.message}"
+    except (ForgeHTTPError, FederationError) as error:
+        log.warning("federation pull of %s failed: %s", url, error.message)
+        result.error = error.message
+    except CommunsError as error:
+        result.error = error.message
+    finally:
+        if owned:
+            await http.aclose()
+    result.cursor = int(cursor) if cursor.isdigit() else 0
+    result.seconds = time.monotonic() - started
+    if result.error:
+        await _record_error(url, result.error)
+    return result
+
+
+async def pull_all(settings: Settings, *, client: ForgeClient | None = None) -> list[PullResult]:
+    """Pull every trusted peer once, one after the other (the scheduled task's body)."""
+    rows = await Peer.select(Peer.url).where(Peer.trusted.eq(True)).order_by(Peer.id)
+    return [await pull_peer(settings, row["url"], client=client) for row in rows]

@@ -1,0 +1,283 @@
+"""Real Communs instances for federation tests: ``communs serve`` subprocesses on
+loopback ports, each with its own data directory (key pair) and database.
+
+The test process writes into an instance's database (bound with :func:`bound`) the way
+the catalogue services do (rows plus a change log record in one transaction), and
+pulls either in-process (:func:`pull`) or with the ``communs peers`` command line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from registry import db
+from registry.services import changelog
+from registry.settings import Settings
+from registry.tables import Peer, Project, Publisher, Repository, ReuseDeclaration
+
+PG_ADMIN_URL = os.environ.get(
+    "COMMUNS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Instance:
+    name: str
+    port: int
+    data_dir: Path
+    database_url: str
+    process: subprocess.Popen[str] | None = None
+    created_databases: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COMMUNS_")}
+        env.update(
+            COMMUNS_INSTANCE_URL=self.url,
+            COMMUNS_INSTANCE_NAME=self.name,
+            COMMUNS_DATA_DIR=str(self.data_dir),
+            COMMUNS_DATABASE_URL=self.database_url,
+            COMMUNS_ALLOW_LOOPBACK="true",
+            COMMUNS_HTTP_TIMEOUT="10",
+        )
+        env.update(extra)
+        return env
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.from_env(self.env())
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "communs", "serve", "--port", str(self.port)],
+            env=self.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                output = self.process.stdout.read() if self.process.stdout else ""
+                raise RuntimeError(f"communs serve for {self.name} exited: {output}")
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"communs serve for {self.name} did not answer in 60 s")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self.process = None
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "communs", *args],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def pg_available() -> bool:
+    try:
+        asyncio.run(_pg_admin("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+def make_instance(tmp_path: Path, name: str, engine: str = "sqlite") -> Instance:
+    data_dir = tmp_path / name
+    data_dir.mkdir(parents=True, exist_ok=True)
+    created: list[str] = []
+    if engine == "postgres":
+        database = f"communs_fed_{name.lower()}_{uuid.uuid4().hex[:8]}"
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
+        created.append(database)
+        url = f"{PG_ADMIN_URL.rpartition('/')[0]}/{database}"
+    else:
+        url = f"sqlite:///{data_dir / 'communs.sqlite3'}"
+    return Instance(
+        name=name, port=free_port(), data_dir=data_dir, database_url=url, created_databases=created
+    )
+
+
+def drop_databases(instance: Instance) -> None:
+    for database in instance.created_databases:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+
+@asynccontextmanager
+async def bound(instance: Instance) -> AsyncIterator[None]:
+    """Bind the catalogue tables to ``instance``'s database for the block."""
+    db.use_database(instance.database_url)
+    try:
+        yield
+    finally:
+        await db.close()
+
+
+# Writing the way the services do ---------------------------------------------------------
+
+
+async def create_publisher(slug: str, name: str) -> int:
+    values = {"slug": slug, "name": name, "kind": "municipality", "country": "FR"}
+    async with db.transaction():
+        rows = await Publisher.insert(Publisher(**values)).returning(Publisher.id)
+        publisher_id = int(rows[0]["id"])
+        await changelog.record("publisher", publisher_id, "create", values, actor="test")
+    return publisher_id
+
+
+async def create_project(
+    slug: str, name: str, repositories: list[str], publisher: int | None = None
+) -> int:
+    values: dict[str, Any] = {
+        "slug": slug,
+        "name": name,
+        "publisher": publisher,
+        "description": {"fr": f"{name}, logiciel libre"},
+        "license_expression": "AGPL-3.0-only",
+    }
+    async with db.transaction():
+        rows = await Project.insert(Project(**values)).returning(Project.id)
+        project_id = int(rows[0]["id"])
+        for url in repositories:
+            await Repository.insert(
+                Repository(url=url, project=project_id, name=url.rsplit("/", 1)[-1])
+            )
+        await changelog.record("project", project_id, "create", values, actor="test")
+    return project_id
+
+
+async def declare(
+    publisher: int, project: int, *, status: str = "production", version: str = "1.2.0"
+) -> int:
+    values: dict[str, Any] = {
+        "publisher": publisher,
+        "project": project,
+        "status": status,
+        "version": version,
+        "since": dt.date(2025, 3, 1),
+        "service_url": "https://services.example.fr/app",
+        "comment": "en production",
+    }
+    async with db.transaction():
+        rows = await ReuseDeclaration.insert(ReuseDeclaration(**values)).returning(
+            ReuseDeclaration.id
+        )
+        declaration_id = int(rows[0]["id"])
+        await changelog.record("reuse_declaration", declaration_id, "create", values, actor="test")
+    return declaration_id
+
+
+async def withdraw(declaration: int) -> None:
+    async with db.transaction():
+        await ReuseDeclaration.update({ReuseDeclaration.status: "withdrawn"}).where(
+            ReuseDeclaration.id == declaration
+        )
+        await changelog.record(
+            "reuse_declaration", declaration, "update", {"status": "withdrawn"}, actor="test"
+        )
+
+
+async def seed(count: int, prefix: str = "ville") -> None:
+    """``count`` publishers each declaring one of ``count // 10 + 1`` projects."""
+    projects = [
+        await create_project(
+            f"{prefix}-logiciel-{i}",
+            f"Logiciel {i}",
+            [f"https://git.example.org/{prefix}/logiciel-{i}"],
+        )
+        for i in range(count // 10 + 1)
+    ]
+    for i in range(count):
+        publisher = await create_publisher(f"{prefix}-{i}", f"Ville {i}")
+        await declare(publisher, projects[i % len(projects)])
+
+
+# Reading what an instance shows ----------------------------------------------------------
+
+
+async def declarations() -> set[tuple[str, str, str, str, str]]:
+    """(publisher slug, project slug, status, origin, origin id) of every declaration."""
+    rows = await ReuseDeclaration.select(
+        ReuseDeclaration.publisher.slug,
+        ReuseDeclaration.project.slug,
+        ReuseDeclaration.status,
+        ReuseDeclaration.origin,
+        ReuseDeclaration.origin_id,
+    )
+    return {
+        (r["publisher.slug"], r["project.slug"], r["status"], r["origin"], r["origin_id"])
+        for r in rows
+    }
+
+
+async def add_peer(instance: Instance, peer: Instance, *, trusted: bool = True) -> None:
+    """Register ``peer`` in ``instance``'s database with the key it announces."""
+    from crawlers.federation import add_peer as add
+    from crawlers.federation import fetch_instance
+
+    info = await fetch_instance(instance.settings, peer.url)
+    async with bound(instance):
+        await add(info, trusted=trusted)
+
+
+async def pull(instance: Instance, peer: Instance, **options: Any) -> Any:
+    from crawlers.federation import pull_peer
+
+    async with bound(instance):
+        return await pull_peer(instance.settings, peer.url, **options)
+
+
+async def peer_row(instance: Instance, peer: Instance) -> dict[str, Any]:
+    async with bound(instance):
+        row = await Peer.select().where(Peer.url == peer.url).first()
+    assert row is not None
+    return row

@@ -1,0 +1,52 @@
+"""Two real instances: what A declares appears in B after a pull, with A as its origin."""
+
+from __future__ import annotations
+
+import httpx
+from fedkit import (
+    add_peer,
+    bound,
+    create_project,
+    create_publisher,
+    declarations,
+    declare,
+    pull,
+    withdraw,
+)
+
+
+async def test_declaration_made_in_a_appears_in_b_with_a_as_origin(cluster) -> None:
+    a, b = cluster("A"), cluster("B")
+    async with bound(a):
+        lyon = await create_publisher("lyon", "Ville de Lyon")
+        app = await create_project(
+            "openfisca", "OpenFisca", ["https://github.com/openfisca/openfisca-core"]
+        )
+        declaration = await declare(lyon, app)
+    await add_peer(b, a)
+    result = await pull(b, a)
+    assert result.error == ""
+    assert result.report.applied == 3
+    async with bound(b):
+        shown = await declarations()
+    assert shown == {("lyon", "openfisca", "production", a.url, str(declaration))}
+
+    async with bound(a):
+        await withdraw(declaration)
+    result = await pull(b, a)
+    assert (result.error, result.report.applied) == ("", 1)
+    async with bound(b):
+        assert await declarations() == {("lyon", "openfisca", "withdrawn", a.url, str(declaration))}
+
+    again = await pull(b, a)
+    assert (again.error, again.report.received, again.report.applied) == ("", 0, 0)
+
+
+def test_well_known_describes_the_instance(cluster) -> None:
+    a = cluster("A")
+    body = httpx.get(f"{a.url}/.well-known/communs").json()
+    assert body["url"] == a.url
+    assert body["name"] == "A"
+    assert body["public_key"].startswith("ed25519:")
+    assert body["protocol"] == 1
+    assert body["feed_url"] == f"{a.url}/federation/feed"
