@@ -40,6 +40,7 @@ PREFIXES = {
     "gitlab": "/gitlab/api/v4",
     "gitea": "/gitea/api/v1",
     "forgejo": "/forgejo/api/v1",
+    "bitbucket": "/bitbucket/2.0",
 }
 
 
@@ -60,7 +61,7 @@ class FakeForge:
         rate_limit: int = 5000,
         git_root: str | Path | None = None,
     ) -> None:
-        from fakeforge import gitea, github, gitlab, graphql
+        from fakeforge import bitbucket, gitea, github, gitlab, graphql
         from fakeforge.git import GitRepos
 
         self.world = world
@@ -79,6 +80,7 @@ class FakeForge:
         gitlab.register(self)
         gitea.register(self, "gitea")
         gitea.register(self, "forgejo")
+        bitbucket.register(self)
         self.git.register(self)
 
     # -- Python API -------------------------------------------------------------------------
