@@ -1,0 +1,111 @@
+"""The web pages rendered in-process, on SQLite and PostgreSQL: what a visitor reads."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+
+def text_of(html: str) -> str:
+    """The visible text of a page, whitespace collapsed (tags dropped)."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+async def test_search_for_lutece_lists_its_projects_with_license_facet_counts(
+    client: AsyncTestClient,
+) -> None:
+    page = await client.get("/?q=lutece")
+    assert page.status_code == 200
+    text = text_of(page.text)
+    assert "9 projects" in text
+    assert "Lutece core" in text and "Portail citoyen Occitanie" in text
+    assert "Hostile README" not in text
+    # the license facet counts what a click would give
+    assert re.search(r"BSD-3-Clause \((\d+)\)", text)
+    assert "EUPL-1.2 (1)" in text
+    narrowed = await client.get("/?q=lutece&license=EUPL-1.2")
+    narrowed_text = text_of(narrowed.text)
+    assert "1 project" in narrowed_text
+    assert "Portail citoyen Occitanie" in narrowed_text
+    assert "Lutece core" not in narrowed_text
+    # the checkbox of the chosen license stays checked, so the URL is the whole state
+    assert re.search(r'name="license" value="EUPL-1.2" checked', narrowed.text)
+
+
+async def test_results_show_publisher_license_version_activity_and_reusers(
+    client: AsyncTestClient, seeded: dict[str, Any]
+) -> None:
+    page = await client.get("/?q=lutece+core&sort=reusers")
+    first = page.text[page.text.index('<ol class="projects">') :]
+    first = first[: first.index("</li>")]
+    text = text_of(first)
+    assert "Lutece core" in text and "Ville de Paris" in text and "BSD-3-Clause" in text
+    assert "1 reuser" in text
+    assert re.search(r"version \d+\.\d+\.\d+", text)
+
+
+async def test_an_htmx_request_gets_only_the_results_fragment(client: AsyncTestClient) -> None:
+    full = await client.get("/?q=lutece&license=EUPL-1.2")
+    fragment = await client.get("/?q=lutece&license=EUPL-1.2", headers={"HX-Request": "true"})
+    assert "<html" in full.text and "<html" not in fragment.text
+    assert 'id="search-form"' in fragment.text
+    assert "Portail citoyen Occitanie" in fragment.text
+
+
+async def test_pagination_and_sort_keep_the_query(client: AsyncTestClient) -> None:
+    page = await client.get("/?q=&sort=name")
+    assert page.status_code == 200
+    assert "10 projects" in text_of(page.text)
+    names = re.findall(r'<h2><a href="/projects/[^"]+">([^<]+)</a></h2>', page.text)
+    assert names == sorted(names, key=str.lower)
+
+
+async def test_project_sheet_shows_versions_license_and_reusers(
+    client: AsyncTestClient, seeded: dict[str, Any]
+) -> None:
+    page = await client.get("/projects/lutece-core")
+    assert page.status_code == 200
+    text = text_of(page.text)
+    assert "Lutece core" in text and "Published by Ville de Paris" in text
+    assert "BSD-3-Clause" in text
+    assert "pre-release" in text  # beta and RC tags are marked
+    assert "Région Occitanie" in text and seeded["old_core_version"] in text
+    assert "outdated" in text  # Occitanie runs an old version
+    assert "Portail citoyen Occitanie" in text  # based on Lutece core: related
+    assert "https://github.com/lutece-platform/lutece-core" in text
+    missing = await client.get("/projects/no-such-project")
+    assert missing.status_code == 404 and "Page not found" in missing.text
+
+
+async def test_publisher_page_lists_accounts_published_and_reused(client: AsyncTestClient) -> None:
+    paris = text_of((await client.get("/publishers/ville-de-paris")).text)
+    assert "github.com/lutece-platform" in paris and "Lutece core" in paris
+    region = text_of((await client.get("/publishers/region-occitanie")).text)
+    assert "Portail citoyen Occitanie" in region  # published
+    assert "Lutece core — in production" in region  # reused
+
+
+async def test_hostile_description_is_rendered_inert(client: AsyncTestClient) -> None:
+    page = await client.get("/projects/hostile-readme")
+    assert page.status_code == 200
+    readme = page.text[page.text.index('<div class="readme">') :]
+    readme = readme[: readme.index("</div>")]
+    lowered = readme.lower()
+    for forbidden in ("<script", "onerror", "onclick", "<iframe", "<form", "style="):
+        assert forbidden not in lowered, forbidden
+    assert not re.search(r"(href|src)\s*=\s*[\"']?\s*javascript:", lowered)
+    assert "click me" in readme and "styled" in readme  # the text itself is kept
+
+
+async def test_every_page_sends_a_strict_content_security_policy(client: AsyncTestClient) -> None:
+    for path in ("/", "/projects/lutece-core", "/signin", "/static/site.css", "/no-such-page"):
+        response = await client.get(path)
+        if path == "/no-such-page":
+            continue
+        policy = response.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy, path
+        assert "frame-ancestors 'none'" in policy
+        assert response.headers["x-content-type-options"] == "nosniff"

@@ -1,0 +1,147 @@
+"""Rendering pages: one Jinja2 environment, one ``render`` used by every handler.
+
+``render`` fixes the request's language, gives every template the same base context
+(the settings, the signed-in user, the CSRF token function, the language switch
+links) and returns an HTML response with the session cookie and security headers.
+A request made by htmx (``HX-Request``) for a page that has a fragment gets only the
+fragment, so filtering updates in place while the URL stays the page's URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar import Request, Response
+from litestar.response import Redirect
+
+from registry.services import accounts
+from registry.tables import User
+from web import i18n, security
+from web.markdown import render_markdown
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html", "svg", "xml"], default_for_string=True),
+    extensions=["jinja2.ext.i18n"],
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+env.filters.update(
+    number=i18n.format_number,
+    day=i18n.format_day,
+    moment=i18n.format_moment,
+    markdown=render_markdown,
+)
+env.globals.update(LANGUAGE_NAMES=i18n.LANGUAGE_NAMES, LANGUAGES=i18n.LANGUAGES)
+
+
+def request_language(request: Request[Any, Any, Any]) -> str:
+    return i18n.negotiate(request.headers.get("accept-language"), request.cookies.get(i18n.COOKIE))
+
+
+async def current_user(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
+    """The signed-in user with ``memberships`` (publisher id -> role), or None."""
+    state = request.scope.setdefault("state", {})
+    if "web_user" in state:
+        return state["web_user"]  # type: ignore[no-any-return]
+    user = None
+    user_id = security.session(request).user_id
+    if user_id is not None:
+        row = (
+            await User.select(User.id, User.username, User.display_name, User.role, User.active)
+            .where(User.id == user_id)
+            .first()
+        )
+        if row and row["active"]:
+            user = dict(row)
+            user["memberships"] = await accounts.memberships(int(row["id"]))
+    state["web_user"] = user
+    return user
+
+
+def url_with(request: Request[Any, Any, Any], **changes: Any) -> str:
+    """This page's URL with some query parameters replaced (None removes one)."""
+    params: list[tuple[str, str]] = [
+        (k, v) for k, v in request.query_params.multi_items() if k not in changes
+    ]
+    for key, value in changes.items():
+        if value is None:
+            continue
+        if isinstance(value, list | tuple):
+            params.extend((key, str(v)) for v in value)
+        else:
+            params.append((key, str(value)))
+    query = urlencode(params)
+    return request.url.path + (f"?{query}" if query else "")
+
+
+async def render(
+    request: Request[Any, Any, Any],
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    fragment: str | None = None,
+) -> Response[str]:
+    """The page ``template`` (or, for an htmx request, its ``fragment`` template)."""
+    await current_user(request)
+    return render_now(request, template, context, status=status, fragment=fragment)
+
+
+def render_now(
+    request: Request[Any, Any, Any],
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    fragment: str | None = None,
+) -> Response[str]:
+    """:func:`render` for synchronous callers (exception handlers): the signed-in user
+    is shown only when this request already looked it up."""
+    lang = request_language(request)
+    i18n.use_language(lang)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    base: dict[str, Any] = {
+        "request": request,
+        "settings": request.app.state.settings,
+        "user": request.scope.get("state", {}).get("web_user"),
+        "lang": lang,
+        "here": here,
+        "csrf_token": lambda: security.csrf_token(request),
+        "CSRF_FIELD": security.CSRF_FIELD,
+        "url_with": lambda **changes: url_with(request, **changes),
+        "now": dt.datetime.now(dt.UTC),
+    }
+    base.update(context or {})
+    name = fragment if fragment and request.headers.get("hx-request") == "true" else template
+    html = env.get_template(name).render(base)
+    response: Response[str] = Response(
+        html,
+        status_code=status,
+        media_type="text/html",
+        headers={"Content-Language": lang, "Vary": "Accept-Language, Cookie, HX-Request"},
+    )
+    return security.finish(request, response)  # type: ignore[return-value]
+
+
+def redirect(request: Request[Any, Any, Any], path: str, status: int = 303) -> Response[Any]:
+    """See-other redirect to a local path, with the session cookie and headers."""
+    if not path.startswith("/") or path.startswith("//"):
+        path = "/"
+    return security.finish(request, Redirect(path=path, status_code=status))
+
+
+def safe_next(value: Any, default: str = "/") -> str:
+    """A local path to go back to; anything else (other hosts, schemes) is ``default``."""
+    text = str(value or "")
+    if not text.startswith("/") or text.startswith("//") or "\\" in text:
+        return default
+    return text
