@@ -76,9 +76,10 @@ def peers_list(as_json: bool, data_dir: Path | None) -> None:
 @peers.command("pull")
 @click.argument("url", required=False)
 @click.option("--page-size", default=500, show_default=True, type=int)
+@click.option("--from-start", is_flag=True, help="Read the feed again from its beginning.")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Overrides COMMUNS_DATA_DIR.")
 @fail_cleanly
-def peers_pull(url: str | None, page_size: int, data_dir: Path | None) -> None:
+def peers_pull(url: str | None, page_size: int, from_start: bool, data_dir: Path | None) -> None:
     """Pull URL's feed (or every trusted peer's) from where the last pull stopped.
 
     Exits with 1 when a pull failed or a page was rejected; the reason is printed and
@@ -90,7 +91,7 @@ def peers_pull(url: str | None, page_size: int, data_dir: Path | None) -> None:
 
     async def work() -> list[PullResult]:
         if url:
-            return [await pull_peer(settings, url, page_size=page_size)]
+            return [await pull_peer(settings, url, page_size=page_size, from_start=from_start)]
         return await pull_all(settings)
 
     failed = False

@@ -256,11 +256,16 @@ async def pull_peer(
     page_size: int = DEFAULT_PAGE_SIZE,
     max_pages: int | None = None,
     sleep: Callable[[float], Awaitable[None]] | None = None,
+    policy: str | None = None,
+    from_start: bool = False,
 ) -> PullResult:
     """Pull a peer's feed from its stored cursor to the end (or ``max_pages`` pages).
 
     Never raises for a peer's fault: the result's ``error`` says what went wrong and the
-    same text is kept on the peer's row. Raises :class:`NotFoundError` for an unknown
+    same text is kept on the peer's row. ``policy`` overrides the relay policy setting
+    (see :func:`relay_policy`). ``from_start`` reads the feed again from the beginning
+    (after trusting a new origin, say); what was applied already is not applied twice.
+    Raises :class:`NotFoundError` for an unknown
     peer and :class:`PermissionDeniedError` for one that is not trusted.
     """
     url = normalise_instance_url(url)
@@ -271,6 +276,14 @@ async def pull_peer(
     if not peer["trusted"]:
         raise PermissionDeniedError(f"{url} is not trusted here; it is not pulled")
     trust = await _trust(settings, peer, identity.url)
+    if policy is not None:
+        if policy not in RELAY_POLICIES:
+            raise ValidationError(f"relay policy {policy!r}: use one of {RELAY_POLICIES}")
+        trust = dataclasses.replace(trust, relay_policy=policy)
+    if from_start:
+        async with db.transaction():
+            await Peer.update({Peer.cursor: ""}).where(Peer.id == peer["id"])
+        peer["cursor"] = ""
     result = PullResult(peer=url)
     verifier = Verifier()
     http, owned = _client(settings, client)

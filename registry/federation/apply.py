@@ -231,6 +231,11 @@ def check_page(
                     "but is not signed by its key"
                 )
             checked.append(Checked(position, payload, envelope, True))
+        elif verifier.verify(envelope, trust.peer_key):
+            raise FeedRejectedError(
+                f"{trust.peer_url}: entry at position {position} is signed by the peer "
+                f"itself but claims origin {origin}"
+            )
         elif trust.relay_policy == "unverified":
             report.unverified += 1
             checked.append(Checked(position, payload, envelope, False))
@@ -362,6 +367,9 @@ class _Batch:
         key: Key = (origin, entity, ident)
         mapped = self.maps.get(key)
         if mapped is not None and mapped.last_seq >= seq:
+            if item.verified and not mapped.verified and mapped.last_seq == seq:
+                mapped.verified = True  # the same entry, now from a trusted origin
+                mapped.dirty = mapped.row_id is not None
             self.report.duplicates += 1
             return
         table = _TABLES[entity]

@@ -9,6 +9,7 @@ pulls either in-process (:func:`pull`) or with the ``communs peers`` command lin
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import os
 import signal
@@ -123,9 +124,15 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
+def _run(coro: Any) -> Any:
+    """Run a coroutine to completion from sync code, even inside a running loop."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def pg_available() -> bool:
     try:
-        asyncio.run(_pg_admin("SELECT 1"))
+        _run(_pg_admin("SELECT 1"))
     except Exception:
         return False
     return True
@@ -137,7 +144,7 @@ def make_instance(tmp_path: Path, name: str, engine: str = "sqlite") -> Instance
     created: list[str] = []
     if engine == "postgres":
         database = f"communs_fed_{name.lower()}_{uuid.uuid4().hex[:8]}"
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
+        _run(_pg_admin(f'CREATE DATABASE "{database}"'))
         created.append(database)
         url = f"{PG_ADMIN_URL.rpartition('/')[0]}/{database}"
     else:
@@ -149,7 +156,7 @@ def make_instance(tmp_path: Path, name: str, engine: str = "sqlite") -> Instance
 
 def drop_databases(instance: Instance) -> None:
     for database in instance.created_databases:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        _run(_pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
 @asynccontextmanager
@@ -281,3 +288,47 @@ async def peer_row(instance: Instance, peer: Instance) -> dict[str, Any]:
         row = await Peer.select().where(Peer.url == peer.url).first()
     assert row is not None
     return row
+
+
+class TamperingTransport(httpx.AsyncBaseTransport):
+    """A man in the middle: real HTTP to the peer, feed pages rewritten by ``mutate``
+    (bytes in, bytes out) before the puller sees them."""
+
+    def __init__(self, mutate: Any) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self.mutate = mutate
+        self.pages = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if not request.url.path.endswith("/federation/feed"):
+            return response
+        body = await response.aread()
+        self.pages += 1
+        headers = [
+            (k, v)
+            for k, v in response.headers.items()
+            if k.lower() not in ("content-length", "content-encoding")
+        ]
+        return httpx.Response(
+            response.status_code, headers=headers, content=self.mutate(body), request=request
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def tampering_client(instance: Instance, mutate: Any) -> Any:
+    from crawlers.http import ForgeClient
+
+    return ForgeClient(
+        instance.settings, transport=TamperingTransport(mutate), backoff_s=0.01, max_retries=2
+    )
+
+
+async def mirrored_changes(instance: Instance, origin: str) -> int:
+    """Change log rows of ``instance`` that came from ``origin``."""
+    from registry.tables import ChangeLog
+
+    async with bound(instance):
+        return await ChangeLog.count().where(ChangeLog.origin == origin)
