@@ -47,7 +47,7 @@ def run_with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T
 
 
 async def crawl_account(settings: Settings, account_id: int) -> dict[str, Any]:
-    from crawlers.crawl import CrawlSummary, Crawler
+    from crawlers.crawl import Crawler, CrawlSummary
     from crawlers.http import ForgeClient
 
     summary = CrawlSummary()
@@ -57,7 +57,7 @@ async def crawl_account(settings: Settings, account_id: int) -> dict[str, Any]:
 
 
 async def crawl_repository(settings: Settings, url: str) -> dict[str, Any]:
-    from crawlers.crawl import CrawlSummary, Crawler, parse_target
+    from crawlers.crawl import Crawler, CrawlSummary, parse_target
     from crawlers.http import ForgeClient
 
     summary = CrawlSummary()
