@@ -1,0 +1,227 @@
+"""The site in a real browser: Debian's Chromium driven by Playwright.
+
+Each test saves a screenshot under ``test-artifacts/``. axe-core (vendored from the npm
+registry in ``tests/data/axe``) is injected into every kind of page and must report no
+violation. Skipped with the reason where Chromium or Playwright is absent (failed
+instead when ``COMMUNS_TEST_REQUIRE_BROWSER=1``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.web.conftest import PASSWORD, screenshot  # type: ignore[import-not-found]
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).parent.parent / "data" / "axe" / "axe.min.js"
+PAGE_BUDGET = 150 * 1024
+
+
+@pytest.fixture
+def page(browser: Any, live_server: dict[str, Any]) -> Iterator[Any]:
+    context = browser.new_context(base_url=live_server["base"], locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.console_errors = errors  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def sign_in(page: Any, username: str) -> None:
+    page.goto("/signin")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/$"))
+
+
+def axe_violations(page: Any) -> list[str]:
+    page.evaluate(AXE.read_text())
+    result = page.evaluate(
+        "async () => await axe.run(document, "
+        "{runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', "
+        "'best-practice']}})"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(str(n["target"]) for n in v["nodes"][:3])
+        for v in result["violations"]
+    ]
+
+
+def test_search_lutece_and_narrow_by_license(page: Any) -> None:
+    page.goto("/")
+    page.get_by_label("Search projects").fill("lutece")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.wait_for_url(re.compile(r"q=lutece"))
+    expect_count(page, "9 projects")
+    page.get_by_label(re.compile(r"^EUPL-1\.2")).check()
+    page.wait_for_url(re.compile(r"license=EUPL-1\.2"))
+    expect_count(page, "1 project")
+    assert page.locator("ol.projects h2").all_inner_texts() == ["Portail citoyen Occitanie"]
+    # htmx replaced the results in place: the page was not reloaded, the focus stayed
+    assert page.evaluate("document.activeElement.name") == "license"
+    screenshot(page, "search-narrowed")
+    # the URL is shareable: opening it anew shows the same narrowed list
+    page.goto(page.url)
+    expect_count(page, "1 project")
+    assert not page.console_errors  # no CSP violation, no script error
+
+
+def expect_count(page: Any, text: str) -> None:
+    page.wait_for_function(
+        "t => document.getElementById('result-count').textContent.trim() === t", arg=text
+    )
+
+
+def test_open_a_project_sheet(page: Any) -> None:
+    page.goto("/?q=lutece+core")
+    page.get_by_role("link", name="Lutece core").first.click()
+    page.wait_for_url(re.compile(r"/projects/lutece-core$"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Lutece core"
+    assert page.locator("#reusers ~ table").get_by_text("Région Occitanie").is_visible()
+    assert page.get_by_text("pre-release").first.is_visible()
+    screenshot(page, "project-sheet")
+
+
+def test_member_declares_reuse_seen_on_sheet_and_dashboard(
+    browser: Any, live_server: dict[str, Any]
+) -> None:
+    context = browser.new_context(base_url=live_server["base"], locale="en-GB")
+    page = context.new_page()
+    try:
+        sign_in(page, "marie")
+        page.goto("/projects/lutece-form-plugin-forms")
+        page.get_by_role("link", name="We use this").click()
+        options = page.locator("#version option").all_inner_texts()
+        version = options[1]
+        page.get_by_label("Version in use").select_option(version)
+        page.get_by_label("In use since").fill("2025-02-03")
+        page.get_by_label("in production").check()
+        page.get_by_label("Contact (optional)").fill("numerique@lyon.example")
+        page.get_by_role("button", name="Declare reuse").click()
+        page.wait_for_url(re.compile(r"/projects/lutece-form-plugin-forms#reusers$"))
+        row = page.locator("#reusers ~ table tbody tr", has_text="Ville de Lyon")
+        assert version in row.inner_text()
+        screenshot(page, "reuse-declared")
+        page.get_by_role("button", name=re.compile("Sign out")).click()
+        sign_in(page, "camille")
+        page.goto("/dashboard")
+        chart_tables = page.locator("table", has=page.locator("caption", has_text="per kind"))
+        assert "municipality" in chart_tables.inner_text()
+        assert page.locator("svg.chart title").count() == 4
+        screenshot(page, "dashboard")
+    finally:
+        context.close()
+
+
+def test_switch_language(page: Any) -> None:
+    page.goto("/projects/lutece-core")
+    page.get_by_role("link", name="Français").click()
+    page.wait_for_url(re.compile(r"/projects/lutece-core$"))
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.get_by_role("heading", name="Qui l’utilise").is_visible()
+    screenshot(page, "french-sheet")
+    page.get_by_role("link", name="English").click()
+    assert page.get_by_role("heading", name="Who uses it").is_visible()
+
+
+def test_same_search_without_javascript(browser: Any, live_server: dict[str, Any]) -> None:
+    context = browser.new_context(
+        base_url=live_server["base"], java_script_enabled=False, locale="en-GB"
+    )
+    page = context.new_page()
+    try:
+        page.goto("/")
+        page.get_by_label("Search projects").fill("lutece")
+        page.get_by_role("button", name="Search", exact=True).click()
+        page.wait_for_url(re.compile(r"q=lutece"))
+        assert page.locator("#result-count").inner_text() == "9 projects"
+        page.get_by_label(re.compile(r"^EUPL-1\.2")).check()
+        page.get_by_role("button", name="Apply filters").click()
+        page.wait_for_url(re.compile(r"license=EUPL-1\.2"))
+        assert page.locator("#result-count").inner_text() == "1 project"
+        screenshot(page, "search-no-javascript")
+    finally:
+        context.close()
+
+
+def test_hostile_readme_runs_nothing(page: Any) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto("/projects/hostile-readme")
+    page.get_by_text("click me").click()
+    page.get_by_text("styled").click()
+    page.wait_for_timeout(300)
+    assert "pwned" not in page.title()
+    assert not dialogs
+    assert page.url.endswith("/projects/hostile-readme")
+    screenshot(page, "hostile-readme")
+
+
+PAGE_KINDS = {
+    "search": ("", "/?q=lutece&license=BSD-3-Clause"),
+    "project": ("", "/projects/lutece-core"),
+    "publisher": ("", "/publishers/ville-de-paris"),
+    "signin": ("", "/signin"),
+    "not-found": ("", "/projects/nothing-here"),
+    "reuse-form": ("marie", "/projects/lutece-core/reuse"),
+    "tokens": ("paul", "/account/tokens"),
+    "register": ("paul", "/register"),
+    "dashboard": ("camille", "/dashboard"),
+}
+
+
+@pytest.mark.parametrize("kind", list(PAGE_KINDS))
+def test_axe_finds_no_violation(browser: Any, live_server: dict[str, Any], kind: str) -> None:
+    user, path = PAGE_KINDS[kind]
+    for lang in ("en-GB", "fr-FR"):
+        context = browser.new_context(base_url=live_server["base"], locale=lang)
+        page = context.new_page()
+        try:
+            if user:
+                sign_in(page, user) if lang == "en-GB" else sign_in_fr(page, user)
+            page.goto(path)
+            violations = axe_violations(page)
+            assert not violations, f"{kind} ({lang}):\n" + "\n".join(violations)
+            if lang == "en-GB":
+                screenshot(page, f"axe-{kind}")
+        finally:
+            context.close()
+
+
+def sign_in_fr(page: Any, username: str) -> None:
+    page.goto("/signin")
+    page.get_by_label("Nom d'utilisateur").fill(username)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(re.compile(r".*/$"))
+
+
+@pytest.mark.parametrize("kind", ["search", "project", "publisher", "dashboard"])
+def test_page_weight_without_cache(browser: Any, live_server: dict[str, Any], kind: str) -> None:
+    user, path = PAGE_KINDS[kind]
+    context = browser.new_context(base_url=live_server["base"])
+    page = context.new_page()
+    try:
+        if user:
+            sign_in(page, user)
+        sizes: dict[str, int] = {}
+        page.on("response", lambda r: sizes.__setitem__(r.url, len(r.body())))
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        page.goto(path, wait_until="networkidle")
+        total = sum(sizes.values())
+        print(f"page weight {kind}: {total} bytes over {len(sizes)} responses")
+        assert total < PAGE_BUDGET, sizes
+    finally:
+        context.close()
