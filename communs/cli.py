@@ -256,3 +256,7 @@ def _print_json(data: Any) -> None:
 from communs.federation_cli import peers  # noqa: E402
 
 main.add_command(peers)
+
+from communs.api_cli import seed  # noqa: E402
+
+main.add_command(seed)
