@@ -16,7 +16,7 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from registry.publiccode._model import ValidationResult
-from registry.publiccode._yaml import is_null, key_at_line, key_text, pairs
+from registry.publiccode._yaml import NodeIndex, is_null, key_text
 
 
 class Str:
@@ -150,15 +150,16 @@ SCHEMA_V0 = Struct(
 class Decoder:
     """Decode the root mapping against :data:`SCHEMA_V0`, collecting results."""
 
-    def __init__(self, root: MappingNode) -> None:
-        self.root = root
+    def __init__(self, index: NodeIndex) -> None:
+        self.index = index
+        self.root = index.root
         self.results: list[ValidationResult] = []
         self._type_errors = 0
 
     def decode_document(self) -> dict[str, Any]:
         """Plain data (dict/list/str/bool/None) of the known top-level keys."""
         document: dict[str, Any] = {}
-        for key, value in pairs(self.root):
+        for key, value in self.index.pairs(self.root):
             name = key_text(key)
             schema = SCHEMA_V0.fields.get(name)
             if schema is None:
@@ -175,7 +176,7 @@ class Decoder:
         self._type_errors += 1
         self.results.append(
             ValidationResult(
-                "error", key_at_line(self.root, line), "wrong type for this field", line, 1
+                "error", self.index.key_at_line(line), "wrong type for this field", line, 1
             )
         )
 
@@ -183,7 +184,7 @@ class Decoder:
         line = key.start_mark.line + 1
         self.results.append(
             ValidationResult(
-                "error", key_at_line(self.root, line), f'unknown field "{key_text(key)}"', line, 1
+                "error", self.index.key_at_line(line), f'unknown field "{key_text(key)}"', line, 1
             )
         )
 
@@ -195,7 +196,7 @@ class Decoder:
                 return node.value
             return self._wrong_type(node)
         if isinstance(schema, Bool):
-            if isinstance(node, ScalarNode) and node.style is None:
+            if isinstance(node, ScalarNode) and not node.style:  # plain (libyaml says "")
                 if node.value in _YAML12_TRUE:
                     return True
                 if node.value in _YAML12_FALSE:
@@ -211,13 +212,15 @@ class Decoder:
             return self._wrong_type(node)
         if isinstance(schema, MapOf):
             if isinstance(node, MappingNode):
-                return {key_text(k): self._decode(v, schema.value) for k, v in pairs(node)}
+                return {
+                    key_text(k): self._decode(v, schema.value) for k, v in self.index.pairs(node)
+                }
             return self._wrong_type(node)
         if isinstance(schema, Struct):
             if not isinstance(node, MappingNode):
                 return self._wrong_type(node)
             out: dict[str, Any] = {}
-            for key, value in pairs(node):
+            for key, value in self.index.pairs(node):
                 name = key_text(key)
                 if name not in schema.fields:
                     self._unknown(key)

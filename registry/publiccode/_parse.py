@@ -24,7 +24,7 @@ from registry.publiccode._model import (
     ValidationResult,
 )
 from registry.publiccode._rules import Checker, is_date
-from registry.publiccode._yaml import DocumentProblem, compose, decode_text, get, line_col
+from registry.publiccode._yaml import DocumentProblem, NodeIndex, compose, decode_text, line_col
 
 #: the version the reference parses every 0.x document as
 LATEST_VERSION = "0.7"
@@ -90,7 +90,8 @@ def parse(
         return PublicCodeReport(None, (error,))
 
     results: list[ValidationResult] = []
-    key, version = get(root, "publiccodeYmlVersion")
+    index = NodeIndex(root)
+    key, version = index.get(root, "publiccodeYmlVersion")
     if key is None or version is None:
         error = ValidationResult(
             "error", "publiccodeYmlVersion", "publiccodeYmlVersion is a required field", 0, 0
@@ -119,10 +120,10 @@ def parse(
             )
         )
 
-    decoder = Decoder(root)
+    decoder = Decoder(index)
     document = decoder.decode_document()
     results.extend(decoder.results)
-    checker = Checker(root, document)
+    checker = Checker(index, document)
     checker.check_struct()
     url_check = UrlCheck(http_get or urllib_get) if network else None
     checker.check_fields(base_dir, url_check)

@@ -14,13 +14,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from yaml.nodes import Node
-
 from registry.publiccode import _vocab as vocab
 from registry.publiccode._files import FileCheck, UrlCheck
 from registry.publiccode._model import ResultType, ValidationResult
+from registry.publiccode._yaml import NodeIndex, format_path
 from registry.publiccode._yaml import Path as KeyPath
-from registry.publiccode._yaml import format_path, position
 
 DEVELOPMENT_STATUSES = ("concept", "development", "beta", "stable", "obsolete")
 SOFTWARE_TYPES = (
@@ -103,13 +101,13 @@ def _list(value: Any) -> list[Any]:
 class Checker:
     """Collects results for one document; positions come from the node graph."""
 
-    def __init__(self, root: Node, document: dict[str, Any]) -> None:
-        self.root = root
+    def __init__(self, index: NodeIndex, document: dict[str, Any]) -> None:
+        self.index = index
         self.doc = document
         self.results: list[ValidationResult] = []
 
     def add(self, kind: ResultType, path: KeyPath, description: str) -> None:
-        line, column = position(self.root, path)
+        line, column = self.index.position(path)
         self.results.append(ValidationResult(kind, format_path(path), description, line, column))
 
     def error(self, path: KeyPath, description: str) -> None:

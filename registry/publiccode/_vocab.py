@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
-from license_expression import get_spdx_licensing
+from license_expression import Licensing, get_spdx_licensing
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "publiccode"
 
@@ -147,10 +147,17 @@ def is_uri(value: str) -> bool:
     return bool(_URI.match(value))
 
 
+@cache
+def _spdx() -> Licensing:
+    # building the SPDX index takes ~0.1 s: once per process
+    return get_spdx_licensing()
+
+
+@lru_cache(maxsize=4096)
 def is_spdx_expression(expression: str) -> bool:
     """A valid SPDX license expression (ids of the SPDX list, AND/OR/WITH, brackets)."""
     try:
-        info = get_spdx_licensing().validate(expression, strict=True)
+        info = _spdx().validate(expression, strict=True)
     except Exception:  # the library raises odd errors on some malformed input
         return False
     return not info.errors

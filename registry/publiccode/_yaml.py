@@ -8,7 +8,6 @@ is turned into a :class:`DocumentProblem` that carries the one result to report.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -40,6 +39,10 @@ _STANDARD_TAGS = frozenset(
     )
 )
 MERGE_TAG = "tag:yaml.org,2002:merge"
+
+#: libyaml's safe loader when PyYAML was built with it (15 times faster on big files),
+#: else PyYAML's own; either way only the composer runs, never a constructor
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 NULL_TAG = "tag:yaml.org,2002:null"
 
 # PyYAML's wording of the two indentation mistakes people make most, in the words of
@@ -47,6 +50,9 @@ NULL_TAG = "tag:yaml.org,2002:null"
 # recognise them.
 _REFERENCE_WORDING = {
     "expected <block end>, but found '<block mapping start>'": (
+        "value is not allowed in this context. map key-value is pre-defined"
+    ),
+    "did not find expected key": (
         "value is not allowed in this context. map key-value is pre-defined"
     ),
     "mapping values are not allowed here": (
@@ -99,7 +105,7 @@ def decode_text(data: str | bytes) -> str:
 def compose(text: str) -> Node:
     """Compose the single YAML document of ``text`` and check it is safe to walk."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = (exc.problem or exc.context or "invalid YAML").strip()
@@ -109,7 +115,9 @@ def compose(text: str) -> Node:
         raise _problem(description, mark.line + 1 if mark else 0, 1 if mark else 0) from None
     except yaml.reader.ReaderError as exc:
         char = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or " ")
-        line = text.count("\n", 0, exc.position) + 1
+        # libyaml counts bytes of the UTF-8 text, PyYAML characters
+        source = text.encode("utf-8", "surrogatepass") if _LOADER is not yaml.SafeLoader else text
+        line = source.count("\n" if isinstance(source, str) else b"\n", 0, exc.position) + 1
         raise _problem(f"unacceptable character #x{char:04x}: {exc.reason}", line, 1) from None
     except yaml.YAMLError as exc:
         raise _problem(f"invalid YAML: {exc}") from None
@@ -130,8 +138,8 @@ def _check_graph(root: Node) -> None:
         visited += 1
         if visited > MAX_EXPANDED_NODES:
             raise _problem(
-                f"the document expands to more than {MAX_EXPANDED_NODES} YAML nodes "
-                "(too many aliases: refused)"
+                f"the document has more than {MAX_EXPANDED_NODES} YAML nodes once its "
+                "aliases are expanded (an alias bomb?): refused"
             )
         if depth > MAX_DEPTH:
             raise _problem(
@@ -208,44 +216,95 @@ def pairs(node: MappingNode) -> list[tuple[Node, Node]]:
     return explicit
 
 
-def get(node: Node | None, name: str) -> tuple[Node | None, Node | None]:
-    """The (key node, value node) of ``name`` in a mapping node, or ``(None, None)``."""
-    if isinstance(node, MappingNode):
-        for key, value in pairs(node):
-            if key_text(key) == name:
-                return key, value
-    return None, None
-
-
 def line_col(node: Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def position(root: Node, path: Path) -> tuple[int, int]:
-    """Where the reference validator reports a key: see ``getPositionInFile``.
+class NodeIndex:
+    """Lookups in one document's node graph, each built once.
 
-    The position of the last key (or of the list item); when that key is missing, the
-    position of its parent mapping; when a parent is missing, ``(0, 0)``.
+    Every result needs a position or a key name; with thousands of results in a large
+    hostile document, looking them up by walking the graph each time would take
+    quadratic time, so mappings and lines are indexed on first use.
     """
-    steps = _steps(path)
-    node: Node | None = root
-    for name, index in steps[:-1]:
-        _, node = get(node, name) if name is not None else (None, node)
+
+    def __init__(self, root: Node) -> None:
+        self.root = root
+        self._pairs: dict[int, tuple[list[tuple[Node, Node]], dict[str, tuple[Node, Node]]]] = {}
+        self._lines: dict[int, str] | None = None
+
+    def _mapping(
+        self, node: MappingNode
+    ) -> tuple[list[tuple[Node, Node]], dict[str, tuple[Node, Node]]]:
+        cached = self._pairs.get(id(node))
+        if cached is None:
+            listed = pairs(node)
+            by_name: dict[str, tuple[Node, Node]] = {}
+            for key, value in listed:
+                by_name.setdefault(key_text(key), (key, value))
+            cached = (listed, by_name)
+            self._pairs[id(node)] = cached
+        return cached
+
+    def pairs(self, node: MappingNode) -> list[tuple[Node, Node]]:
+        """:func:`pairs`, computed once per mapping."""
+        return self._mapping(node)[0]
+
+    def get(self, node: Node | None, name: str) -> tuple[Node | None, Node | None]:
+        """The (key node, value node) of ``name`` in a mapping node, or ``(None, None)``."""
+        if isinstance(node, MappingNode):
+            return self._mapping(node)[1].get(name, (None, None))
+        return None, None
+
+    def position(self, path: Path) -> tuple[int, int]:
+        """Where the reference validator reports a key: see ``getPositionInFile``.
+
+        The position of the last key (or of the list item); when that key is missing,
+        the position of its parent mapping; when a parent is missing, ``(0, 0)``.
+        """
+        steps = _steps(path)
+        node: Node | None = self.root
+        for name, index in steps[:-1]:
+            _, node = self.get(node, name) if name is not None else (None, node)
+            if index is not None:
+                node = _item(node, index)
+            if node is None:
+                return 0, 0
+        name, index = steps[-1]
+        parent = node
+        key, value = self.get(parent, name) if name is not None else (None, parent)
         if index is not None:
-            node = _item(node, index)
-        if node is None:
-            return 0, 0
-    name, index = steps[-1]
-    parent = node
-    key, value = get(parent, name) if name is not None else (None, parent)
-    if index is not None:
-        item = _item(value, index)
-        if item is not None:
-            return line_col(item)
-    elif key is not None:
-        return line_col(key)
-    assert parent is not None
-    return line_col(parent)
+            item = _item(value, index)
+            if item is not None:
+                return line_col(item)
+        elif key is not None:
+            return line_col(key)
+        assert parent is not None
+        return line_col(parent)
+
+    def key_at_line(self, line: int) -> str:
+        """The key path of the first key or list item found at ``line`` (1-based).
+
+        The reference validator only knows the line of a type error, and names the key
+        it finds on that line (depth first, in document order); this does the same so
+        that keys match.
+        """
+        if self._lines is None:
+            self._lines = {}
+            self._index_lines(self.root, ())
+        return self._lines.get(line, "")
+
+    def _index_lines(self, node: Node, path: Path) -> None:
+        assert self._lines is not None
+        children: list[tuple[Node, Node | None, Path]] = []
+        if isinstance(node, MappingNode):
+            children = [(k, v, (*path, key_text(k))) for k, v in self.pairs(node)]
+        elif isinstance(node, SequenceNode):
+            children = [(item, item, (*path, i)) for i, item in enumerate(node.value)]
+        for marker, value, sub in children:
+            self._lines.setdefault(marker.start_mark.line + 1, format_path(sub))
+            if value is not None and not isinstance(value, ScalarNode):
+                self._index_lines(value, sub)
 
 
 def _item(node: Node | None, index: int) -> Node | None:
@@ -265,40 +324,3 @@ def _steps(path: Path) -> list[tuple[str | None, int | None]]:
         else:
             steps.append((part, None))
     return steps
-
-
-def key_at_line(root: Node, line: int) -> str:
-    """The key path of the first key or list item found at ``line`` (1-based).
-
-    The reference validator only knows the line of a type error, and names the key it
-    finds on that line; this does the same so that keys match.
-    """
-    found = _key_at_line(root, line, ())
-    return format_path(found) if found is not None else ""
-
-
-def _key_at_line(node: Node, line: int, path: Path) -> Path | None:
-    if isinstance(node, MappingNode):
-        for key, value in pairs(node):
-            sub = (*path, key_text(key))
-            if key.start_mark.line + 1 == line:
-                return sub
-            if not isinstance(value, ScalarNode):
-                found = _key_at_line(value, line, sub)
-                if found is not None:
-                    return found
-    elif isinstance(node, SequenceNode):
-        for index, item in enumerate(node.value):
-            sub = (*path, index)
-            if item.start_mark.line + 1 == line:
-                return sub
-            if not isinstance(item, ScalarNode):
-                found = _key_at_line(item, line, sub)
-                if found is not None:
-                    return found
-    return None
-
-
-def iter_items(node: Node) -> Iterator[tuple[int, Node]]:
-    if isinstance(node, SequenceNode):
-        yield from enumerate(node.value)
