@@ -260,3 +260,9 @@ main.add_command(peers)
 from communs.api_cli import seed  # noqa: E402
 
 main.add_command(seed)
+
+
+from communs.crawl_cli import check, crawl  # noqa: E402
+
+main.add_command(crawl)
+main.add_command(check)

@@ -1,0 +1,397 @@
+"""Crawl orchestration: a publisher, a forge account or one repository URL.
+
+:class:`Crawler` owns the loop: the adapter yields complete pages, :mod:`crawlers.ingest`
+saves each page in one transaction together with the run's counters, and when an account's
+listing has been read to the end, the repositories it no longer lists are marked gone. A
+repository the crawl could not fetch is a failure, recorded with its reason, and is never
+marked gone. Every call records a :class:`~registry.tables.CrawlRun`.
+
+Identity and endpoint: a forge account is identified by its base URL (``https://github.com``)
+and owner; it can be *reached* elsewhere (``endpoints``: a mirror, the fake forge). Repository
+URLs are stored under the identity, so crawling through the fake forge gives the catalogue a
+real crawl would.
+
+Targets (:func:`parse_target`): ``github:lutece-platform``, ``gitlab@gitlab.adullact.net:group``,
+``gitea@codeberg.org:org`` (also ``forgejo``), a repository URL, or a publisher slug.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from crawlers.forges.base import ForgeAdapter, RepoData
+from crawlers.forges.gitea import GiteaAdapter
+from crawlers.forges.github import GitHubAdapter
+from crawlers.forges.gitlab import GitLabAdapter
+from crawlers.http import ForgeClient
+from crawlers.ingest import ingest_page, to_record
+from registry import db
+from registry.errors import CommunsError, NotFoundError, URLError, ValidationError
+from registry.services import changelog, crawl_runs
+from registry.services.repositories import mark_gone
+from registry.tables import ForgeAccount, Publisher, Repository
+from registry.urls import canonical_url, forge_kind_hint, parse_repository_url
+
+__all__ = [
+    "DEFAULT_HOSTS",
+    "CrawlSummary",
+    "Crawler",
+    "Target",
+    "adapter_for",
+    "parse_target",
+]
+
+#: The public instance a forge kind names when the target gives no host
+DEFAULT_HOSTS = {"github": "github.com", "gitlab": "gitlab.com", "gitea": "codeberg.org"}
+_KIND_ALIASES = {"github": "github", "gitlab": "gitlab", "gitea": "gitea", "forgejo": "gitea"}
+_ACCOUNT = re.compile(r"^(?P<kind>[a-z]+)(?:@(?P<host>[^:/\s]+(?::\d+)?))?:(?P<owner>[^\s]+)$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What ``communs crawl`` was asked: ``kind`` is publisher, account or repository."""
+
+    kind: str
+    text: str
+    forge_kind: str = ""
+    base_url: str = ""
+    owner: str = ""
+    url: str = ""
+
+
+def parse_target(text: str, *, forge_kind: str | None = None) -> Target:
+    """Read a crawl target; raise :class:`ValidationError` saying what is expected."""
+    text = text.strip()
+    match = _ACCOUNT.match(text)
+    if match and match.group("kind") in _KIND_ALIASES and "//" not in text:
+        kind = _KIND_ALIASES[match.group("kind")]
+        host = (match.group("host") or DEFAULT_HOSTS[kind]).lower()
+        owner = match.group("owner").strip("/")
+        return Target("account", text, kind, f"https://{host}", owner)
+    if "://" in text or text.startswith("git@") or ("/" in text and "." in text.split("/")[0]):
+        ref = parse_repository_url(text)
+        kind = forge_kind or ref.forge
+        if kind is None:
+            raise ValidationError(
+                f"{text}: cannot tell which forge serves {ref.host}; give --kind "
+                "github, gitlab or gitea"
+            )
+        kind = _KIND_ALIASES.get(kind, kind)
+        authority = ref.url.split("/")[2]
+        return Target("repository", text, kind, f"https://{authority}", ref.namespace, ref.url)
+    if _SLUG.match(text):
+        return Target("publisher", text)
+    raise ValidationError(
+        f"{text!r}: expected a publisher slug, an account (github:OWNER, "
+        "gitlab@HOST:GROUP, gitea@HOST:ORG) or a repository URL"
+    )
+
+
+def adapter_for(kind: str, client: ForgeClient, endpoint: str) -> ForgeAdapter:
+    if kind == "github":
+        return GitHubAdapter(client, endpoint)
+    if kind == "gitlab":
+        return GitLabAdapter(client, endpoint)
+    if kind in ("gitea", "forgejo"):
+        return GiteaAdapter(client, endpoint)
+    raise ValidationError(f"crawling {kind} forges is not supported yet")
+
+
+@dataclass
+class CrawlSummary:
+    """Totals over everything one command crawled (possibly several accounts)."""
+
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    gone: int = 0
+    failures: list[dict[str, str]] = field(default_factory=list)
+    requests: int = 0
+    run_ids: list[int] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    @property
+    def seen(self) -> int:
+        return self.added + self.changed + self.unchanged
+
+    def line(self) -> str:
+        return (
+            f"{self.seen} repositories: {self.added} added, {self.changed} changed, "
+            f"{self.gone} gone, {self.failed} failed; {self.requests} requests"
+        )
+
+
+class Crawler:
+    """Crawls targets into the catalogue through one :class:`ForgeClient`.
+
+    ``endpoints`` maps an identity (``https://github.com`` or a bare host ``github.com``) to
+    the URL the forge is reached at; ``progress(done, total)`` is called after each page.
+    """
+
+    def __init__(
+        self,
+        client: ForgeClient,
+        *,
+        endpoints: dict[str, str] | None = None,
+        progress: Progress | None = None,
+        actor: str = "crawler",
+    ) -> None:
+        self.client = client
+        self.endpoints = {
+            k.rstrip("/").lower(): v.rstrip("/") for k, v in (endpoints or {}).items()
+        }
+        self.progress = progress
+        self.actor = actor
+
+    def endpoint_for(self, base_url: str) -> str:
+        base = base_url.rstrip("/").lower()
+        host = urlsplit(base).netloc
+        return self.endpoints.get(base) or self.endpoints.get(host) or base_url.rstrip("/")
+
+    # -- targets ------------------------------------------------------------------------------
+
+    async def crawl(self, target: Target) -> CrawlSummary:
+        summary = CrawlSummary()
+        if target.kind == "publisher":
+            await self.crawl_publisher(target.text, summary)
+        elif target.kind == "account":
+            account_id, _publisher = await self._ensure_account(target)
+            await self.crawl_account(account_id, summary)
+        else:
+            await self.crawl_repository(target, summary)
+        return summary
+
+    async def crawl_publisher(self, slug: str, summary: CrawlSummary) -> None:
+        """Crawl each forge account of a publisher (accounts ignored since a date are not)."""
+        publisher = await Publisher.select(Publisher.id).where(Publisher.slug == slug).first()
+        if publisher is None:
+            raise NotFoundError(f"no publisher with slug {slug!r}")
+        accounts = (
+            await ForgeAccount.select(ForgeAccount.id)
+            .where(
+                (ForgeAccount.publisher == publisher["id"]) & ForgeAccount.ignored_since.is_null()
+            )
+            .order_by(ForgeAccount.id)
+        )
+        for account in accounts:
+            await self.crawl_account(int(account["id"]), summary)
+
+    async def crawl_account(self, account_id: int, summary: CrawlSummary) -> int:
+        """Crawl one forge account; returns the run id. Errors end the run as failed and
+        are recorded in the summary, not raised, so a publisher's other accounts go on."""
+        account = await ForgeAccount.select().where(ForgeAccount.id == account_id).first()
+        if account is None:
+            raise NotFoundError(f"no forge account {account_id}")
+        kind, base_url, owner = account["forge_kind"], account["base_url"], account["owner"]
+        label = f"{kind}@{urlsplit(base_url).netloc}:{owner}"
+        run_id = await crawl_runs.start_run(
+            label,
+            kind="account",
+            publisher_id=account["publisher"],
+            forge_account_id=account_id,
+        )
+        summary.run_ids.append(run_id)
+        start = self.client.stats.requests
+        seen: set[str] = set()
+        failed_urls: set[str] = set()
+        error = ""
+        try:
+            if not owner:
+                raise ValidationError(
+                    f"{base_url}: crawling a whole forge (an account without owner) is not "
+                    "supported yet"
+                )
+            endpoint = self.endpoint_for(base_url)
+            adapter = adapter_for(kind, self.client, endpoint)
+            done = 0
+            async for page in adapter.account_pages(owner):
+                failures = []
+                for path, reason in adapter.failures:
+                    url = _identity_url(base_url, endpoint, f"{endpoint}/{path}")
+                    failed_urls.add(url)
+                    failures.append({"repository": url, "reason": reason})
+                adapter.failures.clear()
+                records, bad = _records(page, base_url, endpoint)
+                failures += bad
+                outcome = await ingest_page(
+                    records,
+                    forge_account_id=account_id,
+                    publisher_id=account["publisher"],
+                    run_id=run_id,
+                    failures=failures,
+                    requests=self.client.stats.requests - start,
+                    actor=self.actor,
+                )
+                _add(summary, outcome)
+                seen.update(outcome.seen)
+                done += len(page) + len(failures)
+                if self.progress:
+                    self.progress(done, None)
+            async with db.transaction():
+                gone = await mark_gone(account_id, seen, keep_urls=failed_urls, actor=self.actor)
+                await crawl_runs.add_counts(run_id, gone=len(gone))
+                await ForgeAccount.update({ForgeAccount.last_crawled_at: _now()}).where(
+                    ForgeAccount.id == account_id
+                )
+            summary.gone += len(gone)
+        except CommunsError as problem:
+            error = problem.message
+            summary.failures.append({"repository": label, "reason": error})
+        requests = self.client.stats.requests - start
+        summary.requests += requests
+        await crawl_runs.finish_run(run_id, requests=requests, error=error)
+        return run_id
+
+    async def crawl_repository(self, target: Target, summary: CrawlSummary) -> int:
+        """Crawl one repository by URL; attached to its forge account when one is known."""
+        account = (
+            await ForgeAccount.select()
+            .where(
+                (ForgeAccount.base_url == target.base_url) & (ForgeAccount.owner == target.owner)
+            )
+            .first()
+        )
+        if account is None:
+            # a repository URL is usually attached by its first path segment (GitHub orgs)
+            first = target.owner.split("/", 1)[0]
+            account = (
+                await ForgeAccount.select()
+                .where((ForgeAccount.base_url == target.base_url) & (ForgeAccount.owner == first))
+                .first()
+            )
+        run_id = await crawl_runs.start_run(
+            target.url,
+            kind="repository",
+            publisher_id=account["publisher"] if account else None,
+            forge_account_id=account["id"] if account else None,
+        )
+        summary.run_ids.append(run_id)
+        start = self.client.stats.requests
+        error = ""
+        try:
+            endpoint = self.endpoint_for(target.base_url)
+            adapter = adapter_for(target.forge_kind, self.client, endpoint)
+            path = target.url.split("/", 3)[3]
+            repo = await adapter.repository(path)
+            records, bad = _records([repo], target.base_url, endpoint)
+            outcome = await ingest_page(
+                records,
+                forge_account_id=account["id"] if account else None,
+                publisher_id=account["publisher"] if account else None,
+                run_id=run_id,
+                failures=bad,
+                requests=self.client.stats.requests - start,
+                actor=self.actor,
+            )
+            _add(summary, outcome)
+            if self.progress:
+                self.progress(1, 1)
+        except CommunsError as problem:
+            error = problem.message
+            summary.failures.append({"repository": target.url, "reason": error})
+        requests = self.client.stats.requests - start
+        summary.requests += requests
+        await crawl_runs.finish_run(run_id, requests=requests, error=error)
+        return run_id
+
+    async def _ensure_account(self, target: Target) -> tuple[int, int]:
+        """The forge account of an account target, registered (with a publisher named after
+        it) when the catalogue does not know it yet."""
+        row = (
+            await ForgeAccount.select()
+            .where(
+                (ForgeAccount.base_url == target.base_url) & (ForgeAccount.owner == target.owner)
+            )
+            .first()
+        )
+        if row is not None:
+            return int(row["id"]), int(row["publisher"])
+        host = urlsplit(target.base_url).netloc
+        slug = "acct-" + re.sub(r"[^a-z0-9]+", "-", f"{host}-{target.owner}".lower()).strip("-")
+        async with db.transaction():
+            publisher = await Publisher.select(Publisher.id).where(Publisher.slug == slug).first()
+            if publisher is None:
+                created = await Publisher.insert(
+                    Publisher(slug=slug, name=f"{host}/{target.owner}", kind="other")
+                ).returning(Publisher.id)
+                publisher_id = int(created[0]["id"])
+                await changelog.record(
+                    "publisher", publisher_id, "added", {"slug": slug}, actor=self.actor
+                )
+            else:
+                publisher_id = int(publisher["id"])
+            created = await ForgeAccount.insert(
+                ForgeAccount(
+                    publisher=publisher_id,
+                    forge_kind=target.forge_kind,
+                    base_url=target.base_url,
+                    owner=target.owner,
+                )
+            ).returning(ForgeAccount.id)
+            account_id = int(created[0]["id"])
+            await changelog.record(
+                "forge_account",
+                account_id,
+                "added",
+                {
+                    "forge_kind": target.forge_kind,
+                    "base_url": target.base_url,
+                    "owner": target.owner,
+                },
+                actor=self.actor,
+            )
+        return account_id, publisher_id
+
+
+def _now():  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC)
+
+
+def _identity_url(base_url: str, endpoint: str, web_url: str) -> str:
+    """``web_url`` as reached through ``endpoint``, rewritten under the identity base."""
+    endpoint = endpoint.rstrip("/")
+    if endpoint != base_url.rstrip("/") and web_url.lower().startswith(endpoint.lower() + "/"):
+        web_url = base_url.rstrip("/") + web_url[len(endpoint) :]
+    try:
+        return canonical_url(web_url)
+    except URLError:
+        return web_url
+
+
+def _records(
+    page: list[RepoData], base_url: str, endpoint: str
+) -> tuple[list, list[dict[str, str]]]:  # type: ignore[type-arg]
+    records = []
+    failures: list[dict[str, str]] = []
+    for repo in page:
+        url = _identity_url(base_url, endpoint, repo.web_url)
+        try:
+            records.append(to_record(repo, url=url))
+        except CommunsError as problem:
+            failures.append({"repository": url, "reason": problem.message})
+    return records, failures
+
+
+def _add(summary: CrawlSummary, outcome) -> None:  # type: ignore[no-untyped-def]
+    summary.added += len(outcome.added)
+    summary.changed += len(outcome.changed)
+    summary.unchanged += len(outcome.unchanged)
+    summary.failures.extend(outcome.failures)
+
+
+async def repository_count() -> int:
+    return await Repository.count()
+
+
+__all__ += ["forge_kind_hint"]

@@ -1,0 +1,169 @@
+"""What every forge adapter returns, and the interface they share.
+
+An adapter knows one forge's API and nothing of the catalogue: it lists an account's
+repositories page by page, each page complete (metadata, tags with dates, releases, the
+license the forge reports, ``publiccode.yml`` and license file texts), and fetches one
+repository the same way. :mod:`crawlers.ingest` turns these plain results into catalogue
+rows; :mod:`crawlers.crawl` owns the loop, the transactions and the run record.
+
+URLs: ``endpoint`` is where the forge is reached (``https://api.github.com`` is derived
+from ``https://github.com``; the fake forge's ``http://127.0.0.1:PORT/github``); the
+adapter reports each repository's web URL as the forge gives it, and the crawl maps it
+back to the account's identity (``https://github.com/...``) when the two differ.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import datetime as dt
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from crawlers.http import ForgeClient
+from registry.errors import ForgeError
+
+__all__ = [
+    "PUBLICCODE_NAMES",
+    "ForgeAdapter",
+    "ReleaseData",
+    "RepoData",
+    "TagData",
+    "is_license_path",
+    "parse_time",
+]
+
+#: publiccode.yml file names looked for at the root, in order of preference
+PUBLICCODE_NAMES = ("publiccode.yml", "publiccode.yaml")
+#: Largest file text kept (license files and publiccode.yml are far smaller)
+MAX_FILE_BYTES = 1024 * 1024
+#: Concurrent per-repository requests an adapter makes within one page
+DETAIL_CONCURRENCY = 8
+
+_ROOT_LICENSE = re.compile(r"^(?:un)?(?:licen[cs]e|copying)(?:[-._].*)?$", re.I)
+_CODE = re.compile(r"\.(?:py|js|ts|go|rb|java|c|h|rs|json|ya?ml|xml|toml|php|sh|lock)$", re.I)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def is_license_path(path: str) -> bool:
+    """Root ``LICENSE``/``LICENCE``/``COPYING`` files (any case and suffix, not source
+    code) and the files of a REUSE ``LICENSES/`` directory."""
+    if path.startswith("LICENSES/"):
+        return "/" not in path[len("LICENSES/") :]
+    return "/" not in path and bool(_ROOT_LICENSE.match(path)) and not _CODE.search(path)
+
+
+def parse_time(value: str | None) -> dt.datetime | None:
+    """An aware datetime from a forge's ISO 8601 string (``Z`` or an offset), or None."""
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class TagData:
+    """A tag: its name, date (tagger date when annotated, else commit date) and commit."""
+
+    name: str
+    date: dt.datetime | None = None
+    commit: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseData:
+    """A forge release (GitHub/GitLab/Gitea releases), attached to a tag."""
+
+    tag: str
+    name: str = ""
+    published_at: dt.datetime | None = None
+    prerelease: bool = False
+    draft: bool = False
+
+
+@dataclass(slots=True)
+class RepoData:
+    """One repository as a forge reports it, complete enough to ingest.
+
+    ``web_url`` is the URL the forge gives; ``path`` its full path (``owner/name``, or
+    ``group/sub/name`` on GitLab). ``forge_license`` is the forge's own claim: an SPDX id
+    or name as reported (``""`` when the forge reports a license it cannot name, ``None``
+    when it reports none or does not report licenses at all). ``files`` holds the texts of
+    the root license files, REUSE ``LICENSES/`` files and ``publiccode.yml``.
+    """
+
+    forge_kind: str
+    forge_id: str
+    web_url: str
+    path: str
+    name: str
+    description: str = ""
+    homepage: str = ""
+    default_branch: str = ""
+    language: str = ""
+    topics: list[str] = field(default_factory=list)
+    is_fork: bool = False
+    is_archived: bool = False
+    pushed_at: dt.datetime | None = None
+    created_at: dt.datetime | None = None
+    head_commit: str = ""
+    tags: list[TagData] = field(default_factory=list)
+    releases: list[ReleaseData] = field(default_factory=list)
+    forge_license: str | None = None
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def publiccode_path(self) -> str | None:
+        return next((n for n in PUBLICCODE_NAMES if n in self.files), None)
+
+
+class ForgeAdapter(abc.ABC):
+    """One forge kind. Subclasses implement :meth:`account_pages` and :meth:`repository`.
+
+    ``failures`` collects ``(path, reason)`` for repositories listed but not fetched
+    completely; they are left out of the pages (the crawl records them as failed, and
+    does not mark them gone).
+    """
+
+    kind: str = ""
+
+    def __init__(self, client: ForgeClient, endpoint: str) -> None:
+        self.client = client
+        self.endpoint = endpoint.rstrip("/")
+        self.failures: list[tuple[str, str]] = []
+
+    @abc.abstractmethod
+    def account_pages(self, owner: str) -> AsyncIterator[list[RepoData]]:
+        """Yield the account's repositories, one complete page at a time.
+
+        Raises :class:`~registry.errors.NotFoundError` when the account does not exist.
+        """
+
+    @abc.abstractmethod
+    async def repository(self, path: str) -> RepoData:
+        """One repository by its full path; :class:`NotFoundError` when it does not exist."""
+
+    async def gather_limited(
+        self, items: Iterable[T], work: Callable[[T], Awaitable[R]], label: Callable[[T], str]
+    ) -> list[R]:
+        """Run ``work`` on every item, a few at a time; an item whose work fails with a
+        forge error is left out and recorded in :attr:`failures`."""
+        semaphore = asyncio.Semaphore(DETAIL_CONCURRENCY)
+
+        async def one(item: T) -> R | None:
+            async with semaphore:
+                try:
+                    return await work(item)
+                except ForgeError as error:
+                    self.failures.append((label(item), error.message))
+                    return None
+
+        results = await asyncio.gather(*(one(item) for item in items))
+        return [r for r in results if r is not None]

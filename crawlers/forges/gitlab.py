@@ -1,0 +1,147 @@
+"""GitLab REST v4, any instance (gitlab.com, gitlab.adullact.net, a city's own).
+
+An account is a group; its projects are listed with ``include_subgroups=true`` (100 per
+page, keyset pagination on ``id`` so that long listings stay cheap and stable). Per project:
+``GET /projects/:id?license=true`` (the license GitLab detects and the path of its license
+file), the tags (100 per page), ``publiccode.yml`` (raw; a 404 means none), and the license
+file's text when there is one. ``endpoint`` is the instance's web base; the API is
+``{endpoint}/api/v4``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from crawlers.forges.base import (
+    MAX_FILE_BYTES,
+    PUBLICCODE_NAMES,
+    ForgeAdapter,
+    RepoData,
+    TagData,
+    is_license_path,
+    parse_time,
+)
+from crawlers.http import ForgeClient, ForgeHTTPError, decode_json, next_link
+from registry.errors import NotFoundError
+
+__all__ = ["GitLabAdapter"]
+
+PAGE_SIZE = 100
+
+
+def _id(path: str) -> str:
+    return quote(path.strip("/"), safe="")
+
+
+class GitLabAdapter(ForgeAdapter):
+    kind = "gitlab"
+
+    def __init__(self, client: ForgeClient, endpoint: str = "https://gitlab.com") -> None:
+        super().__init__(client, endpoint)
+        self.api = f"{self.endpoint}/api/v4"
+        client.set_auth_scheme(urlsplit(self.api).hostname or "", "private-token")
+
+    async def account_pages(self, owner: str) -> AsyncIterator[list[RepoData]]:
+        url: str | None = f"{self.api}/groups/{_id(owner)}/projects"
+        params: dict[str, Any] | None = {
+            "include_subgroups": "true",
+            "per_page": PAGE_SIZE,
+            "pagination": "keyset",
+            "order_by": "id",
+            "sort": "asc",
+        }
+        while url:
+            try:
+                response = await self.client.get(url, params=params)
+            except ForgeHTTPError as error:
+                if error.status_code == 404:
+                    raise NotFoundError(
+                        f"GitLab group {owner!r} not found at {self.endpoint}"
+                    ) from None
+                raise
+            listed = decode_json(response)
+            if not isinstance(listed, list):
+                raise ForgeHTTPError(f"{url}: expected a list of projects")
+            yield await self.gather_limited(
+                listed, self._details, lambda p: str(p.get("path_with_namespace", p.get("id")))
+            )
+            url, params = next_link(response), None
+
+    async def repository(self, path: str) -> RepoData:
+        try:
+            project = await self.client.get_json(
+                f"{self.api}/projects/{_id(path)}", params={"license": "true"}
+            )
+        except ForgeHTTPError as error:
+            if error.status_code == 404:
+                raise NotFoundError(
+                    f"GitLab project {path!r} not found at {self.endpoint}"
+                ) from None
+            raise
+        return await self._details(project, detailed=project)
+
+    async def _details(
+        self, listed: dict[str, Any], detailed: dict[str, Any] | None = None
+    ) -> RepoData:
+        pid = listed["id"]
+        project = detailed or await self.client.get_json(
+            f"{self.api}/projects/{pid}", params={"license": "true"}
+        )
+        branch = project.get("default_branch") or ""
+        license_obj = project.get("license")
+        forge_license: str | None = None
+        if license_obj:
+            key = license_obj.get("key") or ""
+            forge_license = "" if key in ("", "other") else (license_obj.get("name") or key)
+        repo = RepoData(
+            forge_kind="gitlab",
+            forge_id=str(pid),
+            web_url=project["web_url"],
+            path=project["path_with_namespace"],
+            name=project.get("path") or project.get("name") or "",
+            description=project.get("description") or "",
+            default_branch=branch,
+            topics=list(project.get("topics") or project.get("tag_list") or []),
+            is_fork="forked_from_project" in project,
+            is_archived=bool(project.get("archived")),
+            pushed_at=parse_time(project.get("last_activity_at")),
+            created_at=parse_time(project.get("created_at")),
+            forge_license=forge_license,
+        )
+        repo.tags = await self._tags(pid)
+        await self._files(repo, pid, branch, project.get("license_url"))
+        return repo
+
+    async def _tags(self, pid: int) -> list[TagData]:
+        tags: list[TagData] = []
+        url: str | None = f"{self.api}/projects/{pid}/repository/tags"
+        params: dict[str, Any] | None = {"per_page": PAGE_SIZE}
+        while url:
+            response = await self.client.get(url, params=params)
+            for item in decode_json(response):
+                commit = item.get("commit") or {}
+                date = item.get("created_at") or commit.get("committed_date")
+                tags.append(TagData(item["name"], parse_time(date), commit.get("id") or ""))
+            url, params = next_link(response), None
+        return tags
+
+    async def _raw(self, pid: int, path: str, ref: str) -> str | None:
+        url = f"{self.api}/projects/{pid}/repository/files/{_id(path)}/raw"
+        response = await self.client.get(url, params={"ref": ref or "HEAD"}, ok=(200, 404))
+        if response.status_code == 404 or len(response.content) > MAX_FILE_BYTES:
+            return None
+        return response.content.decode("utf-8", errors="replace")
+
+    async def _files(self, repo: RepoData, pid: int, ref: str, license_url: str | None) -> None:
+        for name in PUBLICCODE_NAMES[:1]:
+            text = await self._raw(pid, name, ref)
+            if text is not None:
+                repo.files[name] = text
+        if license_url and "/-/blob/" in license_url:
+            path = license_url.split("/-/blob/", 1)[1].split("/", 1)[-1]
+            if is_license_path(path):
+                text = await self._raw(pid, path, ref)
+                if text is not None:
+                    repo.files[path] = text
