@@ -30,7 +30,7 @@ from api.controllers.operations import (
 )
 from api.controllers.projects import ExportController, ProjectController
 from api.controllers.publishers import PublisherController
-from api.errors import EXCEPTION_HANDLERS
+from api.errors import EXCEPTION_HANDLERS, document_problems
 from api.hosts import allowed_hosts_middleware
 from api.ratelimit import WRITE_AND_SEARCH_LIMIT, rate_limit_config
 from registry import db
@@ -45,6 +45,9 @@ API_CONTROLLERS = (
     CrawlRunController,
     StatsController,
 )
+
+
+document_problems(MetaController, *API_CONTROLLERS)
 
 
 def create_app(

@@ -113,3 +113,8 @@ def require_admin(principal: Principal | None) -> Principal:
 
 
 DEPENDENCIES = {"principal": Provide(current_user)}
+
+
+async def authenticate_request(request: Request[Any, Any, Any]) -> None:
+    """``before_request`` hook of the API controllers: a bad token is a 401 everywhere."""
+    await current_user(request)

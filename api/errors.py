@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
@@ -96,3 +97,51 @@ EXCEPTION_HANDLERS = {
     HTTPException: http_error_handler,
     Exception: internal_error_handler,
 }
+
+
+class FieldError(msgspec.Struct):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """RFC 9457 problem details, the one error format of the API."""
+
+    type: str
+    title: str
+    status: int
+    detail: str = ""
+    instance: str = ""
+    errors: list[FieldError] = []
+
+
+_ERROR_STATUSES = {
+    400: "Malformed request or input outside its limits",
+    401: "Missing, invalid, expired or revoked API token",
+    403: "Signed in, but not allowed",
+    404: "No such entry (or not visible to this caller)",
+    409: "Conflicts with the current state",
+    422: "Input that breaks a rule",
+    429: "Too many requests; see Retry-After",
+}
+
+
+def document_problems(*controllers: type[Any]) -> None:
+    """Document the problem details answers on every handler of ``controllers``, so the
+    OpenAPI schema says what error answers look like (``application/problem+json``)."""
+    from litestar.handlers import HTTPRouteHandler
+    from litestar.openapi.datastructures import ResponseSpec
+
+    responses = {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM_MEDIA_TYPE,
+            description=description,
+            generate_examples=False,
+        )
+        for status, description in _ERROR_STATUSES.items()
+    }
+    for controller in controllers:
+        for value in vars(controller).values():
+            if isinstance(value, HTTPRouteHandler):
+                value.responses = {**responses, **(value.responses or {})}

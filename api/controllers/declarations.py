@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, get, patch, post
 from litestar.params import Parameter
 
-from api.auth import Principal, require_user
+from api.auth import Principal, authenticate_request, require_user
 from registry.services import declarations
 from registry.services.declarations import Actor
 
@@ -59,6 +59,7 @@ def actor_of(principal: Principal | None) -> Actor:
 class DeclarationController(Controller):
     path = "/api/v1/declarations"
     tags = ["reuse declarations"]
+    before_request = authenticate_request
 
     @get("/", operation_id="listDeclarations", summary="Reuse declarations")
     async def list_declarations(

@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.params import Parameter
 
-from api.auth import Principal, require_staff, require_user
+from api.auth import Principal, authenticate_request, require_staff, require_user
 from registry.errors import NotFoundError
 from registry.services import registrations, stats
 from registry.services.registrations import RunStatus
@@ -24,6 +24,7 @@ class RegistrationCreate(msgspec.Struct, forbid_unknown_fields=True):
 class RegistrationController(Controller):
     path = "/api/v1/registrations"
     tags = ["registrations"]
+    before_request = authenticate_request
 
     @post(
         "/",
@@ -79,6 +80,7 @@ class RegistrationController(Controller):
 class CrawlRunController(Controller):
     path = "/api/v1/crawl-runs"
     tags = ["crawl runs"]
+    before_request = authenticate_request
 
     @get("/", operation_id="listCrawlRuns", summary="Crawl runs, newest first (staff)")
     async def list_runs(
@@ -103,6 +105,7 @@ class CrawlRunController(Controller):
 class StatsController(Controller):
     path = "/api/v1/stats"
     tags = ["statistics"]
+    before_request = authenticate_request
 
     @get("/", operation_id="getCatalogueStats", summary="Catalogue totals")
     async def totals(self) -> stats.CatalogueStats:

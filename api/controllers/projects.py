@@ -13,7 +13,7 @@ from litestar import Controller, Response, get
 from litestar.params import Parameter
 from litestar.response import Stream
 
-from api.auth import Principal, require_staff
+from api.auth import Principal, authenticate_request, require_staff
 from registry.services import catalogue, stats
 from registry.services.search_index import raw
 
@@ -35,6 +35,7 @@ def http_date(value: dt.datetime | None) -> dict[str, str]:
 class ProjectController(Controller):
     path = "/api/v1/projects"
     tags = ["projects"]
+    before_request = authenticate_request
 
     @get(
         "/",
@@ -184,6 +185,7 @@ def codemeta_document(sheet: catalogue.ProjectSheet) -> dict[str, Any]:
 class ExportController(Controller):
     path = "/api/v1/export"
     tags = ["exports"]
+    before_request = authenticate_request
 
     @get(
         "/projects.jsonl",

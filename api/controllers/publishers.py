@@ -11,7 +11,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter
 
-from api.auth import Principal, require_admin
+from api.auth import Principal, authenticate_request, require_admin
 from registry.services import catalogue
 from registry.services.search_index import raw
 from registry.tables import PUBLISHER_KINDS
@@ -46,6 +46,7 @@ class PublisherPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
 class PublisherController(Controller):
     path = "/api/v1/publishers"
     tags = ["publishers"]
+    before_request = authenticate_request
 
     @get("/", operation_id="listPublishers", summary="Publishers by name")
     async def list_publishers(
