@@ -76,7 +76,10 @@ def parse(
 
     ``base_dir`` is where relative paths (logo, screenshots, authors file) are looked
     for; without it they are not checked. ``network`` turns on the reference's network
-    checks (URLs answer 200); ``http_get`` replaces the urllib client for them.
+    checks (URLs answer 200); ``http_get`` replaces the urllib client for them. The
+    network checks fetch whatever URL the document names, loopback and private
+    addresses included: turn them on for a person's own file (the command line), not
+    for untrusted documents on a server, where the crawler's guarded client belongs.
     """
     try:
         root = compose(decode_text(text))

@@ -474,3 +474,123 @@ def test_validate_command_on_a_missing_file(
 ) -> None:
     assert validate_command(str(tmp_path / "nope.yml"), as_json=False, network=False) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+# -- rules beyond the reference suite ------------------------------------------------------
+
+MINIMAL = (TESTDATA / "valid" / "valid.minimal.yml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "license: AGPL-3.0-or-later",
+            "license: GPL-2.0-only WITH MIT",
+            (
+                "legal.license",
+                "license must be a valid license (see https://spdx.org/licenses)",
+                39,
+                3,
+            ),
+        ),
+        (
+            "license: AGPL-3.0-or-later",
+            "license: Proprietary-Thing",
+            (
+                "legal.license",
+                "license must be a valid license (see https://spdx.org/licenses)",
+                39,
+                3,
+            ),
+        ),
+        (
+            "developmentStatus: development",
+            "developmentStatus: alpha",
+            (
+                "developmentStatus",
+                'developmentStatus must be one of the following: "concept", "development", '
+                '"beta", "stable" or "obsolete"',
+                12,
+                1,
+            ),
+        ),
+        (
+            "    - name: Francesco Rossi",
+            "    - name: Francesco Rossi\n      email: francesco@",
+            ("maintenance.contacts[0].email", "email must be a valid email address", 46, 7),
+        ),
+        (
+            "    - en\n",
+            "    - en\n    - en-ZZ\n",
+            (
+                "localisation.availableLanguages[1]",
+                "availableLanguages[1] must be a valid BCP 47 language",
+                51,
+                7,
+            ),
+        ),
+        (
+            "name: Medusa",
+            "name: Medusa\nIT:\n  countryExtensionVersion: '2.0'",
+            (
+                "IT.countryExtensionVersion",
+                'countryExtensionVersion must be one of the following: "0.2" or "1.0"',
+                5,
+                3,
+            ),
+        ),
+        (
+            "name: Medusa",
+            "name: Medusa\nsupports:\n  - id: not a uri",
+            ("supports[0].id", "id is not a valid URI", 5, 5),
+        ),
+        (
+            "name: Medusa",
+            "name: Medusa\nreleaseDate: 2023-02-30",
+            ("releaseDate", "releaseDate must be a date with format 'YYYY-MM-DD'", 4, 1),
+        ),
+        (
+            "name: Medusa",
+            "name: Medusa\norganisation:\n  uri: urn:x-italian-pa:not-a-code!",
+            ("organisation.uri", "uri is not a valid URI", 5, 3),
+        ),
+        (
+            "platforms:\n  - web",
+            "platforms: web",
+            ("platforms", "wrong type for this field", 6, 1),
+        ),
+    ],
+)
+def test_rule_messages_follow_the_reference_wording(
+    old: str, new: str, expected: tuple[str, str, int, int]
+) -> None:
+    assert old in MINIMAL
+    report = parse(MINIMAL.replace(old, new, 1))
+    assert [(r.key, r.description, r.line, r.column) for r in report.errors][:1] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("tag", "valid"),
+    [
+        ("en", True),
+        ("en-GB", True),
+        ("ita", True),
+        ("zh-Hant-TW", True),
+        ("sl-IT-nedis", True),
+        ("de-CH-1996", True),
+        ("es-419", True),
+        ("en-x-private", True),
+        ("xxx", False),
+        ("en-ZZ", False),
+        ("en-Abcd", False),
+        ("english", False),
+        ("no such language", False),
+        ("en-", False),
+        ("", False),
+    ],
+)
+def test_bcp47_language_tags(tag: str, valid: bool) -> None:
+    from registry.publiccode._vocab import is_bcp47
+
+    assert is_bcp47(tag) is valid
