@@ -127,3 +127,10 @@ def format_moment(value: dt.datetime | None, style: str = "medium") -> str:
 def N_(message: str) -> str:
     """Mark a message for extraction; it is translated where it is shown."""
     return message
+
+
+def country_name(code: str | None) -> str:
+    """The name of an ISO 3166 country code in the current language (the code if unknown)."""
+    if not code:
+        return ""
+    return Locale.parse(current_language()).territories.get(code.upper(), code)

@@ -10,6 +10,8 @@ fragment, so filtering updates in place while the URL stays the page's URL.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import zlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -38,8 +40,17 @@ env.filters.update(
     number=i18n.format_number,
     day=i18n.format_day,
     moment=i18n.format_moment,
+    country=i18n.country_name,
     markdown=render_markdown,
 )
+def id_part(value: object) -> str:
+    """A fragment of an HTML id that is stable for a value (so htmx keeps the focus)."""
+    text = str(value)
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", text)[:40]
+    return f"{safe}-{zlib.crc32(text.encode()):08x}"
+
+
+env.filters["idpart"] = id_part
 env.globals.update(LANGUAGE_NAMES=i18n.LANGUAGE_NAMES, LANGUAGES=i18n.LANGUAGES)
 
 

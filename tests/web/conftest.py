@@ -14,6 +14,7 @@ import concurrent.futures
 import datetime as dt
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -27,7 +28,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from registry import db, licenses, versions
-from registry.services import accounts
+from registry.services import accounts, search_index
 from registry.settings import Settings
 from registry.tables import (
     ForgeAccount,
@@ -216,7 +217,7 @@ async def seed_catalogue() -> dict[str, Any]:
         .where(Release.repository.project == core)
         .order_by(Release.published_at)
     )
-    old = next(r["version"] for r in core_versions if r["version"].startswith("6."))
+    old = next(r["version"] for r in core_versions if re.fullmatch(r"6\.\d+\.\d+", r["version"]))
     await ReuseDeclaration.insert(
         ReuseDeclaration(
             publisher=region,
@@ -227,6 +228,7 @@ async def seed_catalogue() -> dict[str, Any]:
             contact="dsi@occitanie.example",
         )
     )
+    await search_index.rebuild()
     return {
         "publishers": {"paris": paris, "lyon": lyon, "region": region, "agency": agency},
         "projects": {**projects, "portal": portal, "hostile": hostile},
@@ -253,7 +255,12 @@ async def client(seeded: dict[str, Any], tmp_path: Path) -> AsyncIterator[AsyncT
     """An in-process client of the whole app (API and web) over the seeded catalogue."""
     from api.app import create_app
 
-    app = create_app(settings_for_current_engine(tmp_path / "data"))
+    app = create_app(
+        settings_for_current_engine(tmp_path / "data"),
+        bind_database=False,
+        rate_limit=None,
+        run_registrations=False,
+    )
     async with AsyncTestClient(app, base_url="http://127.0.0.1") as test_client:
         yield test_client
 

@@ -66,6 +66,7 @@ def test_search_lutece_and_narrow_by_license(page: Any) -> None:
     page.get_by_label(re.compile(r"^EUPL-1\.2")).check()
     page.wait_for_url(re.compile(r"license=EUPL-1\.2"))
     expect_count(page, "1 project")
+    assert "active_months" not in page.url  # empty choices stay out of shared URLs
     assert page.locator("ol.projects h2").all_inner_texts() == ["Portail citoyen Occitanie"]
     # htmx replaced the results in place: the page was not reloaded, the focus stayed
     assert page.evaluate("document.activeElement.name") == "license"
@@ -115,6 +116,9 @@ def test_member_declares_reuse_seen_on_sheet_and_dashboard(
         page.get_by_role("button", name=re.compile("Sign out")).click()
         sign_in(page, "camille")
         page.goto("/dashboard")
+        page.get_by_label("Project", exact=True).select_option(label="Lutece form plugin forms")
+        page.get_by_role("button", name="Show").click()
+        page.wait_for_url(re.compile(r"project=lutece-form-plugin-forms"))
         chart_tables = page.locator("table", has=page.locator("caption", has_text="per kind"))
         assert "municipality" in chart_tables.inner_text()
         assert page.locator("svg.chart title").count() == 4

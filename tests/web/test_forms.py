@@ -119,7 +119,7 @@ async def test_an_unknown_version_is_refused_with_the_form_kept(
         {"version": "99.0.0", "status": "production", "contact": "kept@lyon.example"},
     )
     assert response.status_code == 400
-    assert "is not a known release" in response.text
+    assert "known releases" in text_of(response.text), text_of(response.text)
     assert 'value="kept@lyon.example"' in response.text
 
 

@@ -38,7 +38,7 @@ async def test_search_for_lutece_lists_its_projects_with_license_facet_counts(
 async def test_results_show_publisher_license_version_activity_and_reusers(
     client: AsyncTestClient, seeded: dict[str, Any]
 ) -> None:
-    page = await client.get("/?q=lutece+core&sort=reusers")
+    page = await client.get("/?q=lutece+core&sort=reused")
     first = page.text[page.text.index('<ol class="projects">') :]
     first = first[: first.index("</li>")]
     text = text_of(first)

@@ -1,4 +1,9 @@
-"""Finding and reading: home and search, project sheets, publisher pages."""
+"""Finding and reading: home and search, project sheets, publisher pages.
+
+Each page is one call to the catalogue service the API uses too
+(:func:`registry.services.catalogue.search_projects`, ``project_sheet``,
+``publisher_sheet``): the HTML is another rendering of the same data.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,48 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.params import FromPath
 
+from registry.errors import ValidationError
+from registry.services import catalogue
+from registry.tables import Publisher
 from web import i18n
-from web.queries import FACETS, describe, project_sheet, publisher_page, search
-from web.templating import render
+from web.templating import render, request_language
+
+LIST_FILTERS = ("license", "language", "kind", "country", "category")
+SORTS = catalogue.SORTS
+MAX_VALUES = 20
 
 
-def _filters(request: Request[Any, Any, Any]) -> dict[str, list[str]]:
-    return {name: [v for v in request.query_params.getall(name, []) if v][:20] for name in FACETS}
-
-
-def _page_number(raw: str | None) -> int:
+def _int(
+    raw: str | None, default: int | None = None, low: int = 1, high: int = 10_000
+) -> int | None:
     try:
-        return max(1, min(int(raw or 1), 10_000))
+        value = int(raw or "")
     except ValueError:
-        return 1
+        return default
+    return value if low <= value <= high else default
+
+
+def _flag(raw: str | None) -> bool | None:
+    return True if raw == "true" else None
+
+
+def query_from(request: Request[Any, Any, Any]) -> catalogue.ProjectQuery:
+    """The search a URL asks for; unknown or malformed values are ignored, not errors."""
+    params = request.query_params
+    values = {name: [v for v in params.getall(name, []) if v][:MAX_VALUES] for name in LIST_FILTERS}
+    publishers = [_int(v) for v in params.getall("publisher", [])[:MAX_VALUES]]
+    sort = params.get("sort") or ""
+    return catalogue.ProjectQuery(
+        q=(params.get("q") or "").strip()[:200],
+        publisher=[p for p in publishers if p is not None],
+        fr_authorised=_flag(params.get("fr_authorised")),
+        publiccode_valid=_flag(params.get("publiccode_valid")),
+        active_months=_int(params.get("active_months"), None, 1, 240),
+        min_reused=_int(params.get("min_reused"), None, 1, 100_000),
+        sort=sort if sort in SORTS else "",
+        page=_int(params.get("page"), 1) or 1,
+        **values,
+    )
 
 
 @get("/", name="home")
@@ -30,37 +63,71 @@ async def home(request: Request[Any, Any, Any]) -> Response[str]:
     Every state is in the URL (``?q=&license=&sort=&page=``), so a result list can be
     shared; htmx asks for the results fragment only and pushes the same URL.
     """
-    query = (request.query_params.get("q") or "").strip()[:200]
-    results = await search(
-        query,
-        _filters(request),
-        sort=request.query_params.get("sort") or "relevance",
-        page=_page_number(request.query_params.get("page")),
-    )
-    lang = i18n.negotiate(request.headers.get("accept-language"), request.cookies.get(i18n.COOKIE))
-    for item in results.items:
-        item["summary"] = describe(item["description"], lang)
+    query = query_from(request)
+    try:
+        results = await catalogue.search_projects(query)
+    except ValidationError:
+        query.page = 1
+        results = await catalogue.search_projects(query)
+    ids = {item.publisher_id for item in results.items if item.publisher_id}
+    slugs = {
+        int(r["id"]): r["slug"]
+        for r in await Publisher.select(Publisher.id, Publisher.slug).where(
+            Publisher.id.is_in(sorted(ids) or [-1])
+        )
+    }
+    pages = max(1, -(-results.total // results.per_page))
     return await render(
         request,
         "search.html",
-        {"results": results, "query": query},
+        {
+            "results": results,
+            "query": query,
+            "publisher_slugs": slugs,
+            "page": results.page or 1,
+            "pages": pages,
+        },
         fragment="search_results.html",
     )
+
+
+def _described(description: dict[str, str], lang: str) -> str:
+    for key in (lang, "en", "fr", *sorted(description)):
+        if description.get(key):
+            return description[key]
+    return ""
 
 
 @get("/projects/{slug:str}", name="project")
 async def project(request: Request[Any, Any, Any], slug: FromPath[str]) -> Response[str]:
     """A project's sheet: description, repositories, versions, license, reusers."""
-    sheet = await project_sheet(slug)
-    lang = i18n.negotiate(request.headers.get("accept-language"), request.cookies.get(i18n.COOKIE))
-    sheet["description"] = describe(sheet["project"]["description"], lang)
-    return await render(request, "project.html", sheet)
+    sheet = await catalogue.project_sheet(slug)
+    lang = request_language(request)
+    releases = sorted(
+        (r for repo in sheet.repositories for r in repo.releases),
+        key=lambda r: (r.published_at is not None, r.published_at),
+        reverse=True,
+    )
+    findings = [(repo, f) for repo in sheet.repositories for f in repo.licenses]
+    expressions = {f.expression for _, f in findings if f.expression}
+    return await render(
+        request,
+        "project.html",
+        {
+            "p": sheet,
+            "description": _described(sheet.description, lang),
+            "releases": releases,
+            "findings": findings,
+            "license_disagreement": len(expressions) > 1,
+            "language_names": i18n.LANGUAGE_NAMES,
+        },
+    )
 
 
 @get("/publishers/{slug:str}", name="publisher")
 async def publisher(request: Request[Any, Any, Any], slug: FromPath[str]) -> Response[str]:
     """A publisher: its forge accounts, the projects it publishes and those it reuses."""
-    return await render(request, "publisher.html", await publisher_page(slug))
+    return await render(request, "publisher.html", {"pub": await catalogue.publisher_sheet(slug)})
 
 
 ROUTES = [home, project, publisher]

@@ -1,89 +1,43 @@
-"""The adoption dashboard for community managers."""
+"""The adoption dashboard for community managers.
+
+The figures come from :mod:`registry.services.stats` (per project and catalogue totals,
+the service behind ``/api/v1/stats``) and the crawl runs service; the outdated reusers
+and recently added projects lists are small queries of this page's own
+(:mod:`web.queries`), as no service offers them yet.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from litestar import Request, Response, get
 
-from registry.errors import AuthenticationError, PermissionDeniedError
-from registry.tables import Project, ReuseDeclaration
+from registry.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from registry.services import catalogue, crawl_runs, stats
 from web import charts
+from web.i18n import N_, country_name, use_language
 from web.i18n import gettext as _
-from web.queries import last_crawl_runs
-from web.templating import current_user, render
+from web.queries import outdated_reusers, recent_projects
+from web.templating import current_user, render, request_language
 
 MANAGER_ROLES = ("community_manager", "admin")
+KIND_LABELS = {
+    "municipality": N_("municipality"),
+    "intermunicipality": N_("intermunicipality"),
+    "department": N_("department"),
+    "region": N_("region"),
+    "state_agency": N_("state agency"),
+    "ministry": N_("ministry"),
+    "public_company": N_("public company"),
+    "association": N_("association of public bodies"),
+    "university": N_("university"),
+    "hospital": N_("hospital"),
+    "other": N_("other"),
+}
 
 
-async def adoption_figures(project_slug: str | None) -> dict[str, Any]:
-    """Declarations over time, versions in use, reusers by country and kind, outdated
-    reusers, recent projects and crawl runs: the numbers behind the dashboard."""
-    declarations = await ReuseDeclaration.select(
-        ReuseDeclaration.id,
-        ReuseDeclaration.version,
-        ReuseDeclaration.status,
-        ReuseDeclaration.created_at,
-        ReuseDeclaration.contact,
-        ReuseDeclaration.project.id.as_alias("project_id"),
-        ReuseDeclaration.project.slug.as_alias("project_slug"),
-        ReuseDeclaration.project.name.as_alias("project_name"),
-        ReuseDeclaration.project.latest_stable.as_alias("latest_stable"),
-        ReuseDeclaration.publisher.slug.as_alias("publisher_slug"),
-        ReuseDeclaration.publisher.name.as_alias("publisher_name"),
-        ReuseDeclaration.publisher.country.as_alias("country"),
-        ReuseDeclaration.publisher.kind.as_alias("kind"),
-    ).where(ReuseDeclaration.status != "withdrawn")
-    by_month = Counter(d["created_at"].strftime("%Y-%m") for d in declarations if d["created_at"])
-    months = sorted(by_month)[-12:]
-    running = sum(by_month[m] for m in sorted(by_month) if m < (months[0] if months else ""))
-    over_time: list[tuple[str, float]] = []
-    for month in months:
-        running += by_month[month]
-        over_time.append((month, running))
-    per_project = Counter(d["project_slug"] for d in declarations)
-    chosen = (
-        project_slug
-        if project_slug in per_project
-        else (per_project.most_common(1)[0][0] if per_project else None)
-    )
-    versions = Counter(
-        d["version"] or "?" for d in declarations if d["project_slug"] == chosen
-    ).most_common(12)
-    outdated = [
-        d
-        for d in declarations
-        if d["latest_stable"] and d["version"] and d["version"] != d["latest_stable"]
-    ]
-    recent = (
-        await Project.select(
-            Project.slug,
-            Project.name,
-            Project.created_at,
-            Project.publisher.name.as_alias("publisher"),
-        )
-        .order_by(Project.created_at, ascending=False)
-        .limit(10)
-    )
-    return {
-        "over_time": over_time,
-        "chosen_project": chosen,
-        "projects": sorted(per_project),
-        "versions": [(v, float(c)) for v, c in versions],
-        "countries": [
-            (c or "?", float(n))
-            for c, n in Counter(d["country"] for d in declarations).most_common(10)
-        ],
-        "kinds": [
-            (k or "?", float(n))
-            for k, n in Counter(d["kind"] for d in declarations).most_common(10)
-        ],
-        "outdated": sorted(outdated, key=lambda d: (d["project_name"], d["publisher_name"])),
-        "recent": recent,
-        "runs": await last_crawl_runs(),
-        "total": len(declarations),
-    }
+def _pairs(counts: list[stats.Count], label: Any = str) -> list[tuple[str, float]]:
+    return [(label(c.key), float(c.count)) for c in counts]
 
 
 @get("/dashboard", name="dashboard")
@@ -93,13 +47,29 @@ async def dashboard(request: Request[Any, Any, Any]) -> Response[str]:
     if user is None:
         raise AuthenticationError("sign in first")
     if user["role"] not in MANAGER_ROLES:
-        raise PermissionDeniedError("the dashboard is for community managers")
-    figures = await adoption_figures(request.query_params.get("project"))
-    from web.i18n import use_language
-    from web.templating import request_language
-
+        raise PermissionDeniedError(N_("The dashboard is for community managers."))
     use_language(request_language(request))
-    figures["charts"] = {
+    most_reused = await catalogue.search_projects(
+        catalogue.ProjectQuery(sort="reused", per_page=50, facets=False)
+    )
+    choices = [p for p in most_reused.items if p.reused_by]
+    chosen = request.query_params.get("project") or (choices[0].slug if choices else "")
+    project_stats = None
+    if chosen:
+        try:
+            project_stats = await stats.project_stats(chosen)
+        except NotFoundError:
+            chosen, project_stats = "", None
+    figures: dict[str, list[tuple[str, float]]] = {
+        "over_time": _pairs(project_stats.by_month) if project_stats else [],
+        "versions": _pairs(project_stats.versions) if project_stats else [],
+        "countries": _pairs(project_stats.by_country, country_name) if project_stats else [],
+        "kinds": _pairs(project_stats.by_kind, lambda k: _(KIND_LABELS.get(k, k)))
+        if project_stats
+        else [],
+    }
+    chosen_name = next((p.name for p in choices if p.slug == chosen), chosen)
+    chart_svgs = {
         "over_time": charts.column_chart(
             _("Reuse declarations over time"),
             _("Cumulative number of current reuse declarations at the end of each month."),
@@ -121,7 +91,21 @@ async def dashboard(request: Request[Any, Any, Any]) -> Response[str]:
             figures["kinds"],
         ),
     }
-    return await render(request, "dashboard.html", figures)
+    return await render(
+        request,
+        "dashboard.html",
+        {
+            **figures,
+            "charts": chart_svgs,
+            "choices": choices,
+            "chosen": chosen,
+            "chosen_name": chosen_name,
+            "totals": await stats.catalogue_stats(),
+            "outdated": await outdated_reusers(),
+            "recent": await recent_projects(),
+            "runs": await crawl_runs.latest_runs(10),
+        },
+    )
 
 
 ROUTES = [dashboard]
