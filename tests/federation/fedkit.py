@@ -234,18 +234,27 @@ async def withdraw(declaration: int) -> None:
 
 
 async def seed(count: int, prefix: str = "ville") -> None:
-    """``count`` publishers each declaring one of ``count // 10 + 1`` projects."""
-    projects = [
-        await create_project(
-            f"{prefix}-logiciel-{i}",
-            f"Logiciel {i}",
-            [f"https://git.example.org/{prefix}/logiciel-{i}"],
-        )
-        for i in range(count // 10 + 1)
-    ]
-    for i in range(count):
-        publisher = await create_publisher(f"{prefix}-{i}", f"Ville {i}")
-        await declare(publisher, projects[i % len(projects)])
+    """``count`` publishers each declaring one of ``count // 10 + 1`` projects, written
+    in one transaction with their change log records, as an import would."""
+    async with db.transaction():
+        projects = []
+        for i in range(count // 10 + 1):
+            values: dict[str, Any] = {"slug": f"{prefix}-logiciel-{i}", "name": f"Logiciel {i}"}
+            rows = await Project.insert(Project(**values)).returning(Project.id)
+            projects.append(int(rows[0]["id"]))
+            url = f"https://git.example.org/{prefix}/logiciel-{i}"
+            await Repository.insert(Repository(url=url, project=projects[-1]))
+            await changelog.record("project", projects[-1], "create", values)
+        for i in range(count):
+            values = {"slug": f"{prefix}-{i}", "name": f"Ville {i}", "kind": "municipality"}
+            rows = await Publisher.insert(Publisher(**values)).returning(Publisher.id)
+            publisher = int(rows[0]["id"])
+            await changelog.record("publisher", publisher, "create", values)
+            values = {"publisher": publisher, "project": projects[i % len(projects)]}
+            rows = await ReuseDeclaration.insert(ReuseDeclaration(**values)).returning(
+                ReuseDeclaration.id
+            )
+            await changelog.record("reuse_declaration", int(rows[0]["id"]), "create", values)
 
 
 # Reading what an instance shows ----------------------------------------------------------

@@ -1,0 +1,284 @@
+"""Federation pull benchmark: a peer with N entries pulled from empty, then 100 changes.
+
+Starts the peer as a real ``communs serve`` subprocess on loopback (SQLite, its own
+data directory and key), seeds its catalogue with ``--entries`` change log entries
+(publishers, projects with a repository each, reuse declarations), then pulls it into
+an empty catalogue in this process over HTTP, with every signature verified. Then makes
+``--changes`` new changes on the peer (half withdrawals, half new declarations) and
+pulls again. Prints entries per second and bytes transferred; the last line is one
+JSON object.
+
+    .venv/bin/python bench/federation.py                  # 100,000 entries
+    .venv/bin/python bench/federation.py --entries 10000  # quicker
+
+Bounded: the whole run is abandoned after ``--timeout`` seconds (default 600).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from crawlers.federation import add_peer, fetch_instance, pull_peer  # noqa: E402
+from registry import db  # noqa: E402
+from registry.settings import Settings  # noqa: E402
+from registry.tables import (  # noqa: E402
+    ChangeLog,
+    Project,
+    Publisher,
+    Repository,
+    ReuseDeclaration,
+)
+
+CHUNK = 500
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def env_for(url: str, data_dir: Path, name: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMUNS_")}
+    env.update(
+        COMMUNS_INSTANCE_URL=url,
+        COMMUNS_INSTANCE_NAME=name,
+        COMMUNS_DATA_DIR=str(data_dir),
+        COMMUNS_ALLOW_LOOPBACK="true",
+        COMMUNS_HTTP_TIMEOUT="60",
+    )
+    return env
+
+
+async def bulk(table: Any, rows: list[Any]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        await table.insert(*rows[start : start + CHUNK])
+
+
+async def seed(entries: int) -> None:
+    """``entries`` change log entries: 20 % publishers, 10 % projects, 70 % declarations."""
+    publishers = max(1, entries // 5)
+    projects = max(1, entries // 10)
+    declarations = entries - publishers - projects
+    now = dt.datetime.now(dt.UTC)
+    log: list[ChangeLog] = []
+    async with db.transaction():
+        rows = []
+        for i in range(1, publishers + 1):
+            values = {"slug": f"commune-{i}", "name": f"Commune {i}", "kind": "municipality"}
+            rows.append(Publisher(id=i, country="FR", **values))
+            log.append(ChangeLog(entity="publisher", entity_id=i, action="create", data=values))
+        await bulk(Publisher, rows)
+        rows, repositories = [], []
+        for i in range(1, projects + 1):
+            values = {
+                "slug": f"logiciel-{i}",
+                "name": f"Logiciel {i}",
+                "publisher": 1 + i % publishers,
+                "description": {"fr": f"Le logiciel numéro {i}"},
+                "license_expression": "EUPL-1.2",
+            }
+            rows.append(Project(id=i, **values))
+            repositories.append(
+                Repository(url=f"https://git.example.org/communs/logiciel-{i}", project=i)
+            )
+            log.append(ChangeLog(entity="project", entity_id=i, action="create", data=values))
+        await bulk(Project, rows)
+        await bulk(Repository, repositories)
+        rows = []
+        for i in range(1, declarations + 1):
+            publisher = 1 + (i - 1) % publishers
+            project = 1 + ((i - 1) // publishers * 7919 + publisher) % projects
+            values = {
+                "publisher": publisher,
+                "project": project,
+                "status": "production",
+                "version": f"1.{i % 20}.0",
+                "since": "2025-01-15",
+            }
+            rows.append(ReuseDeclaration(id=i, **{**values, "since": dt.date(2025, 1, 15)}))
+            log.append(
+                ChangeLog(entity="reuse_declaration", entity_id=i, action="create", data=values)
+            )
+        await bulk(ReuseDeclaration, rows)
+        for entry in log:
+            entry.at = now
+        await bulk(ChangeLog, log)
+
+
+async def change(count: int, declarations: int) -> None:
+    """``count`` changes: withdrawals of the first declarations and new declarations."""
+    async with db.transaction():
+        log = []
+        for i in range(1, count // 2 + 1):
+            await ReuseDeclaration.update({ReuseDeclaration.status: "withdrawn"}).where(
+                ReuseDeclaration.id == i
+            )
+            log.append(
+                ChangeLog(
+                    entity="reuse_declaration",
+                    entity_id=i,
+                    action="update",
+                    data={"status": "withdrawn"},
+                )
+            )
+        publisher = await Publisher.insert(
+            Publisher(slug="nouvelle-commune", name="Nouvelle commune")
+        ).returning(Publisher.id)
+        publisher_id = int(publisher[0]["id"])
+        log.append(
+            ChangeLog(
+                entity="publisher",
+                entity_id=publisher_id,
+                action="create",
+                data={"slug": "nouvelle-commune", "name": "Nouvelle commune"},
+            )
+        )
+        for project in range(1, count - len(log) + 1):
+            values = {"publisher": publisher_id, "project": project, "status": "evaluating"}
+            rows = await ReuseDeclaration.insert(ReuseDeclaration(**values)).returning(
+                ReuseDeclaration.id
+            )
+            log.append(
+                ChangeLog(
+                    entity="reuse_declaration",
+                    entity_id=int(rows[0]["id"]),
+                    action="create",
+                    data=values,
+                )
+            )
+        await bulk(ChangeLog, log)
+
+
+def start_server(url: str, port: int, data_dir: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "communs", "serve", "--port", str(port)],
+        env=env_for(url, data_dir, "Peer"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("communs serve exited")
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise SystemExit("communs serve did not answer in 60 s")
+
+
+async def run(entries: int, changes: int, page_size: int, work: Path) -> dict[str, Any]:
+    port = free_port()
+    peer_url = f"http://127.0.0.1:{port}"
+    peer_dir, local_dir = work / "peer", work / "local"
+    peer_db = f"sqlite:///{peer_dir / 'communs.sqlite3'}"
+    local = Settings.from_env(env_for("http://127.0.0.1:1", local_dir, "Local"))
+
+    db.use_database(peer_db)
+    await db.migrate()
+    started = time.monotonic()
+    await seed(entries)
+    await db.close()
+    print(f"peer seeded with {entries} entries in {time.monotonic() - started:.1f} s", flush=True)
+
+    server = start_server(peer_url, port, peer_dir)
+    try:
+        db.use_database(local.effective_database_url)
+        await db.migrate()
+        await add_peer(await fetch_instance(local, peer_url))
+        full = await pull_peer(local, peer_url, page_size=page_size)
+        if full.error:
+            raise SystemExit(f"full pull failed: {full.error}")
+        rate = full.report.applied / full.seconds
+        print(
+            f"full pull: {full.report.applied} entries in {full.seconds:.1f} s "
+            f"({rate:.0f} entries/s), {full.bytes} bytes in {full.pages} pages; "
+            f"waiting for pages {full.fetch_seconds:.1f} s, verifying {full.check_seconds:.1f} s, "
+            f"storing {full.store_seconds:.1f} s",
+            flush=True,
+        )
+        await db.close()
+
+        db.use_database(peer_db)
+        declarations = entries - max(1, entries // 5) - max(1, entries // 10)
+        await change(changes, declarations)
+        await db.close()
+
+        db.use_database(local.effective_database_url)
+        incremental = await pull_peer(local, peer_url, page_size=page_size)
+        if incremental.error:
+            raise SystemExit(f"incremental pull failed: {incremental.error}")
+        withdrawn = await ReuseDeclaration.count().where(ReuseDeclaration.status == "withdrawn")
+        shown = await ReuseDeclaration.count()
+        await db.close()
+        print(
+            f"incremental pull: {incremental.report.applied} entries in "
+            f"{incremental.seconds:.2f} s, {incremental.bytes} bytes "
+            f"({withdrawn} withdrawn, {shown} declarations shown)",
+            flush=True,
+        )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return {
+        "entries": entries,
+        "page_size": page_size,
+        "full_pull_seconds": round(full.seconds, 2),
+        "full_pull_entries_per_second": round(rate),
+        "full_pull_bytes": full.bytes,
+        "full_pull_pages": full.pages,
+        "incremental_pull_seconds": round(incremental.seconds, 3),
+        "incremental_pull_bytes": incremental.bytes,
+        "incremental_entries": incremental.report.applied,
+        "incremental_bytes_per_entry": round(
+            incremental.bytes / max(1, incremental.report.applied)
+        ),
+        "full_bytes_per_entry": round(full.bytes / max(1, full.report.applied)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--changes", type=int, default=100)
+    parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--timeout", type=float, default=600)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="communs-bench-federation-"))
+    try:
+        result = asyncio.run(
+            asyncio.wait_for(run(args.entries, args.changes, args.page_size, work), args.timeout)
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
