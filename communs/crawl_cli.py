@@ -16,6 +16,7 @@ valid, 1 when the ``publiccode.yml`` has errors, 2 on usage errors.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -198,7 +199,7 @@ def check_report(repo: Any) -> dict[str, Any]:
                     "tag": item.tag,
                     "version": str(item.version),
                     "prerelease": item.prerelease,
-                    "date": item.date.isoformat() if item.date else None,
+                    "date": _utc(item.date),
                     "foreign": item in summary.foreign,
                 }
             )
@@ -208,7 +209,7 @@ def check_report(repo: Any) -> dict[str, Any]:
                     "tag": item.tag,
                     "version": None,
                     "prerelease": None,
-                    "date": item.info.date.isoformat() if item.info.date else None,
+                    "date": _utc(item.info.date),
                     "reason": item.reason,
                 }
             )
@@ -227,6 +228,13 @@ def check_report(repo: Any) -> dict[str, Any]:
             "latest_published": latest(summary.latest_published),
         },
     }
+
+
+def _utc(when: Any) -> str | None:
+    """Dates in UTC, so that a clone and a forge API give the same document."""
+    if when is None:
+        return None
+    return when.astimezone(dt.UTC).isoformat() if when.tzinfo else when.isoformat()
 
 
 def _print_report(target: str, report: dict[str, Any]) -> None:

@@ -52,8 +52,9 @@ __all__ = [
 ]
 
 DEFAULT_MAX_RETRIES = 4
-#: Longest single wait for a rate-limit reset before the request fails instead.
-DEFAULT_MAX_WAIT_S = 3600.0
+#: Longest single wait for a rate-limit reset before the request fails instead (a
+#: GitHub or GitLab window is one hour, plus margin).
+DEFAULT_MAX_WAIT_S = 3660.0
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
 Resolver = Callable[[str], Awaitable[list[str]]]
@@ -368,8 +369,9 @@ class ForgeClient:
                     continue
                 wait = _retry_after_s(response.headers.get("retry-after"), now)
                 if wait is None:
-                    wait = _reset_wait_s(response.headers, now)
-                wait = 60.0 if wait is None else wait + 1.0
+                    reset = _reset_wait_s(response.headers, now)
+                    # a second of margin: the reset instant is rounded down
+                    wait = 60.0 if reset is None else reset + 1.0
                 if wait > self.max_wait_s or attempt >= self.max_retries * 4:
                     raise RateLimitedError(
                         f"{host}: rate limit used up; resets in {wait:.0f} s",

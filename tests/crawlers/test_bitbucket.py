@@ -90,21 +90,23 @@ async def test_bitbucket_crawl_reads_what_the_github_crawl_reads(
         assert ours.path == f"{owner}/{name}" and ours.web_url == f"{BASE}/bitbucket/{owner}/{name}"
         # Bitbucket names no license: the license comes from the files alone.
         assert ours.forge_license is None
-    # 3 requests per repository, plus one per metadata file and REUSE directory, plus lists
+    # per repository: tag pages, the root listing, one per metadata file and REUSE directory
     repos = len(bitbucket)
     files = sum(len(r.files) for r in bitbucket.values())
     reuse = sum(any(p.startswith("LICENSES/") for p in r.files) for r in bitbucket.values())
     tag_pages = sum(max(1, -(-len(r.tags) // 100)) for r in bitbucket.values())
-    expected = -(-repos // 100) + tag_pages + repos + reuse + files
+    # a root with no file at all gives no commit hash: one more request, for the branch
+    empty_roots = sum(not r.files for r in bitbucket.values())
+    expected = -(-repos // 100) + tag_pages + repos + reuse + files + empty_roots
     assert app.stats.count("bitbucket") == expected
     assert app.stats.count("bitbucket", "/repositories/{workspace}") == 1
 
 
 async def test_license_comes_from_the_files(client: ForgeClient) -> None:
     repos = await crawl(BitbucketAdapter(client, f"{BASE}/bitbucket"), "codegouvfr")
-    findings = {f.path: f.expression for f in detect_in_files(repos["react-dsfr"].files)}
+    findings = {f.file: f.expression for f in detect_in_files(repos["react-dsfr"].files)}
     assert findings == {"LICENSE": "MIT"}
-    reuse = {f.path for f in detect_in_files(repos["catalogi"].files)}
+    reuse = {f.file for f in detect_in_files(repos["catalogi"].files)}
     assert "LICENSES/MIT.txt" in reuse
     assert "publiccode.yml" in repos["react-dsfr"].files
 
