@@ -61,7 +61,7 @@ class FakeForge:
         rate_limit: int = 5000,
         git_root: str | Path | None = None,
     ) -> None:
-        from fakeforge import bitbucket, gitea, github, gitlab, graphql
+        from fakeforge import bitbucket, gitea, github, gitlab, graphql, moves
         from fakeforge.git import GitRepos
 
         self.world = world
@@ -81,7 +81,10 @@ class FakeForge:
         gitea.register(self, "gitea")
         gitea.register(self, "forgejo")
         bitbucket.register(self)
+        moves.register(self)
         self.git.register(self)
+        #: the last response of each listing, for ``kind="repeat"`` faults
+        self._last: dict[tuple[Any, ...], Response] = {}
 
     # -- Python API -------------------------------------------------------------------------
 
@@ -114,6 +117,26 @@ class FakeForge:
         """``KIND:OWNER:N``: N generated repositories for OWNER (a group path may nest)."""
         _kind, owner, count = parse_synthetic(spec)
         synthetic_account(self.world, owner, count)
+        self.cache.clear()
+        self.orderings.clear()
+
+    def _repository(self, path: str) -> Any:
+        owner, _, name = path.strip("/").rpartition("/")
+        repo = self.world.repo(owner, name)
+        if repo is None:
+            raise KeyError(f"no repository {path!r}")
+        return repo
+
+    def rename_repository(self, path: str, new_name: str) -> None:
+        """Rename ``owner/name`` (or ``group/sub/name``) to ``new_name``, keeping its id; the
+        old name is redirected as each forge documents it (see :mod:`fakeforge.moves`)."""
+        self.world.rename_repo(self._repository(path), new_name)
+        self.cache.clear()
+        self.orderings.clear()
+
+    def delete_repository(self, path: str) -> None:
+        """Delete ``owner/name``: 404 everywhere from now on, gone from listings."""
+        self.world.delete_repo(self._repository(path))
         self.cache.clear()
         self.orderings.clear()
 
@@ -221,6 +244,16 @@ class FakeForge:
             if fault.retry_after is not None:
                 response.header("Retry-After", str(fault.retry_after))
             return response
+        if fault is not None and fault.kind == "ratelimit":
+            return self._rate_limit_fault(forge, fault)
+        replay_key = (forge, route.template, request.method, _query_text(request))
+        if fault is not None and fault.kind == "repeat":
+            previous = self._last.get(replay_key)
+            if previous is not None:
+                return Response(
+                    previous.status, previous.body, list(previous.headers), previous.content_type
+                )
+            fault.fired -= 1  # nothing served yet on this route: the next one repeats
         if route.git:
             result = route.handler(self, request)
             return await result if inspect.isawaitable(result) else result
@@ -241,6 +274,47 @@ class FakeForge:
             self._rate_headers(forge, bucket, response)
         if fault is not None and fault.kind == "truncate":
             response.body = response.body[: len(response.body) // 2]
+        if response.status == 200 and any(r.kind == "repeat" for r in self.faults.rules):
+            self._last[replay_key] = response
+        return response
+
+    def _rate_limit_fault(self, forge: str, fault: Any) -> Response:
+        """The forge's own "rate limit used up" answer, resetting ``retry_after`` seconds
+        from now (60 by default): GitHub 403 (or 429) with ``x-ratelimit-remaining: 0`` and
+        the reset epoch, GraphQL 200 with a ``RATE_LIMITED`` error and the same headers,
+        GitLab 429 with ``RateLimit-*``, ``RateLimit-ResetTime`` and ``Retry-After``; Gitea
+        and Forgejo document no limit headers: 429 with ``Retry-After``."""
+        wait = 60 if fault.retry_after is None else int(fault.retry_after)
+        reset = int(time.time()) + wait
+        limit = self.limiter.limit
+        if forge.startswith("github"):
+            if forge == "github-graphql":
+                response = json_response(
+                    {"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded"}]}
+                )
+            else:
+                status = fault.status if fault.status in (403, 429) else 403
+                response = self.error(forge, status, "API rate limit exceeded for 127.0.0.1.")
+            response.headers += [
+                ("x-ratelimit-limit", str(limit)),
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-used", str(limit)),
+                ("x-ratelimit-reset", str(reset)),
+                ("x-ratelimit-resource", "graphql" if forge == "github-graphql" else "core"),
+            ]
+        else:
+            response = Response(status=429, body=b"Retry later", content_type="text/plain")
+            if forge == "gitlab":
+                response.headers += [
+                    ("RateLimit-Limit", str(limit)),
+                    ("RateLimit-Name", "throttle_unauthenticated_api"),
+                    ("RateLimit-Observed", str(limit)),
+                    ("RateLimit-Remaining", "0"),
+                    ("RateLimit-Reset", str(reset)),
+                    ("RateLimit-ResetTime", http_date(reset)),
+                ]
+            response.header("Retry-After", str(wait))
+        response.cacheable = False
         return response
 
     def _rate_headers(self, forge: str, bucket: str, response: Response) -> None:
@@ -284,7 +358,9 @@ class FakeForge:
 
     def control(self, request: Request) -> Response:
         """``GET /_fakeforge/stats``, ``POST /_fakeforge/reset``, ``POST /_fakeforge/faults``
-        (JSON body: one rule's fields, or ``{"clear": true}``), ``GET /_fakeforge/accounts``."""
+        (JSON body: one rule's fields, or ``{"clear": true}``), ``POST /_fakeforge/rename``
+        (``{"path": "owner/name", "name": "new"}``), ``POST /_fakeforge/delete``
+        (``{"path": "owner/name"}``), ``GET /_fakeforge/accounts``."""
         path = request.raw_path
         if path == "/_fakeforge/stats" and request.method == "GET":
             return json_response(self.stats.snapshot())
@@ -301,6 +377,16 @@ class FakeForge:
                 except (TypeError, ValueError) as exc:
                     return json_response({"error": str(exc)}, 400)
             return json_response({"rules": len(self.faults.rules)})
+        if path in ("/_fakeforge/rename", "/_fakeforge/delete") and request.method == "POST":
+            change = json.loads(request.body or b"{}")
+            try:
+                if path.endswith("rename"):
+                    self.rename_repository(change["path"], change["name"])
+                else:
+                    self.delete_repository(change["path"])
+            except KeyError as exc:
+                return json_response({"error": str(exc)}, 404)
+            return json_response({"ok": True})
         if path == "/_fakeforge/accounts" and request.method == "GET":
             return json_response(
                 [
@@ -309,6 +395,17 @@ class FakeForge:
                 ]
             )
         return Response(status=404, body=b"unknown control endpoint", content_type="text/plain")
+
+
+def _query_text(request: Request) -> str:
+    """What tells two requests of one route apart beyond their page: a GraphQL query's text
+    (its variables, the page cursor among them, left out)."""
+    if request.method != "POST" or not request.body:
+        return ""
+    try:
+        return str(json.loads(request.body).get("query", ""))
+    except (ValueError, AttributeError):
+        return ""
 
 
 def _bucket(forge: str) -> str | None:

@@ -176,7 +176,11 @@ class FaultRule:
     ``status`` 500/502/503 answers an error; 429 (or 403 for GitHub's rate-limit style) adds
     ``Retry-After`` when ``retry_after`` is set. ``kind="delay"`` waits ``delay_ms`` more before
     answering normally (for client timeouts). ``kind="truncate"`` serves the real response
-    with its body cut in half (broken JSON). The rule applies to requests whose path contains
+    with its body cut in half (broken JSON). ``kind="ratelimit"`` answers as the forge does
+    when its rate limit is used up, with reset headers ``retry_after`` seconds ahead (60 by
+    default). ``kind="repeat"`` serves the previous 200 answer of the same route again (same
+    body, same ``Link``: a listing page served twice). The rule applies to requests whose
+    path contains
     ``path`` (and whose forge is ``forge`` when set), to every ``every``-th such request, at
     most ``times`` times (None: forever).
     """
@@ -215,7 +219,7 @@ class Faults:
     def add(self, **rule: Any) -> FaultRule:
         """Add a rule (see :class:`FaultRule` for the fields); unknown kinds are refused."""
         fault = FaultRule(**rule)
-        if fault.kind not in ("status", "delay", "truncate"):
+        if fault.kind not in ("status", "delay", "truncate", "ratelimit", "repeat"):
             raise ValueError(f"unknown fault kind {fault.kind!r}")
         self.rules.append(fault)
         return fault

@@ -203,7 +203,8 @@ def _owner(ctx: Context, args: dict[str, Any]) -> Node | None:
 
 
 def _repository(ctx: Context, _obj: Any, args: dict[str, Any]) -> Node | None:
-    repo = ctx.app.world.repo(args.get("owner", ""), args.get("name", ""))
+    owner, name = args.get("owner", ""), args.get("name", "")
+    repo = ctx.app.world.repo(owner, name) or ctx.app.world.moved(owner, name)
     return Node("Repository", repo) if repo else None
 
 

@@ -239,6 +239,8 @@ class World:
         self.logins: dict[str, Account] = {}  # by lower-case login (GitHub/Gitea owner)
         self.repos_by_id: dict[int, Repository] = {}
         self.accounts_by_id: dict[int, Account] = {}
+        #: (account full path, old name), lower-case -> id of the renamed repository
+        self.renamed: dict[tuple[str, str], int] = {}
         self._next_account_id = 1000
         self._next_repo_id = 100000
 
@@ -270,6 +272,37 @@ class World:
     def add_repo(self, account: Account, repo: Repository) -> None:
         account.add(repo)
         self.repos_by_id[repo.id] = repo
+
+    def rename_repo(self, repo: Repository, new_name: str) -> None:
+        """Rename ``repo`` in its account, keeping its id; the old name is remembered so the
+        forges can redirect it (:meth:`moved`). Generated content is built first, since a
+        synthetic repository derives it from its original name."""
+        assert repo.account is not None
+        _ = (repo.files, repo.tags, repo.releases)
+        account = repo.account
+        old_key = (account.full_path.lower(), repo.name.lower())
+        account._by_name.pop(repo.name.lower(), None)
+        repo.name = new_name
+        account._by_name[new_name.lower()] = repo
+        self.renamed[old_key] = repo.id
+        self.renamed.pop((account.full_path.lower(), new_name.lower()), None)
+
+    def delete_repo(self, repo: Repository) -> None:
+        """Remove ``repo``: every forge answers 404 for it from now on, also by its id."""
+        assert repo.account is not None
+        account = repo.account
+        account.repositories.remove(repo)
+        account._by_name.pop(repo.name.lower(), None)
+        self.repos_by_id.pop(repo.id, None)
+        self.renamed = {k: v for k, v in self.renamed.items() if v != repo.id}
+
+    def moved(self, owner: str, name: str) -> Repository | None:
+        """The repository that was called ``owner/name`` before a rename, if any."""
+        account = self.account(owner)
+        if account is None:
+            return None
+        repo_id = self.renamed.get((account.full_path.lower(), name.lower()))
+        return self.repos_by_id.get(repo_id) if repo_id is not None else None
 
     def account(self, login_or_path: str) -> Account | None:
         key = login_or_path.strip("/").lower()
