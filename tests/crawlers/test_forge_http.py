@@ -128,7 +128,7 @@ async def test_hosts_resolving_to_private_addresses_are_refused(app: Any) -> Non
     ) as forge:
         with pytest.raises(AddressRefusedError, match="private"):
             await forge.get("https://intranet.example/api/v4/projects")
-        with pytest.raises(AddressRefusedError, match="reserved|private"):
+        with pytest.raises(AddressRefusedError, match=r"reserved|private"):
             await forge.get("https://forge.example/api/v1/version")
 
 
