@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request, Response
+from litestar.background_tasks import BackgroundTask
 from litestar.response import Redirect
 
 from registry.services import accounts
@@ -43,6 +44,8 @@ env.filters.update(
     country=i18n.country_name,
     markdown=render_markdown,
 )
+
+
 def id_part(value: object) -> str:
     """A fragment of an HTML id that is stable for a value (so htmx keeps the focus)."""
     text = str(value)
@@ -143,11 +146,18 @@ def render_now(
     return security.finish(request, response)  # type: ignore[return-value]
 
 
-def redirect(request: Request[Any, Any, Any], path: str, status: int = 303) -> Response[Any]:
-    """See-other redirect to a local path, with the session cookie and headers."""
+def redirect(
+    request: Request[Any, Any, Any],
+    path: str,
+    status: int = 303,
+    *,
+    background: BackgroundTask | None = None,
+) -> Response[Any]:
+    """See-other redirect to a local path, with the session cookie and headers; an
+    optional background task runs after the answer is sent."""
     if not path.startswith("/") or path.startswith("//"):
         path = "/"
-    return security.finish(request, Redirect(path=path, status_code=status))
+    return security.finish(request, Redirect(path=path, status_code=status, background=background))
 
 
 def safe_next(value: Any, default: str = "/") -> str:

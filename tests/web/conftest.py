@@ -28,7 +28,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from registry import db, licenses, versions
-from registry.services import accounts, search_index
+from registry.services import accounts, registrations, search_index
 from registry.settings import Settings
 from registry.tables import (
     ForgeAccount,
@@ -228,8 +228,16 @@ async def seed_catalogue() -> dict[str, Any]:
             contact="dsi@occitanie.example",
         )
     )
+    queued = await registrations.register(
+        "https://git.example.invalid/paris/seeded",
+        paris,
+        user_id=maintainer,
+        may_maintain=True,
+        settings=Settings(),
+    )
     await search_index.rebuild()
     return {
+        "queued_run": queued.id,
         "publishers": {"paris": paris, "lyon": lyon, "region": region, "agency": agency},
         "projects": {**projects, "portal": portal, "hostile": hostile},
         "users": {"member": member, "maintainer": maintainer, "manager": manager},

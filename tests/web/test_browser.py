@@ -180,6 +180,7 @@ PAGE_KINDS = {
     "reuse-form": ("marie", "/projects/lutece-core/reuse"),
     "tokens": ("paul", "/account/tokens"),
     "register": ("paul", "/register"),
+    "registration-run": ("paul", "/register/runs/1"),
     "dashboard": ("camille", "/dashboard"),
 }
 
@@ -193,7 +194,9 @@ def test_axe_finds_no_violation(browser: Any, live_server: dict[str, Any], kind:
         try:
             if user:
                 sign_in(page, user) if lang == "en-GB" else sign_in_fr(page, user)
-            page.goto(path)
+            response = page.goto(path)
+            assert response is not None
+            assert response.status == (404 if kind == "not-found" else 200), kind
             violations = axe_violations(page)
             assert not violations, f"{kind} ({lang}):\n" + "\n".join(violations)
             if lang == "en-GB":
@@ -227,5 +230,44 @@ def test_page_weight_without_cache(browser: Any, live_server: dict[str, Any], ki
         total = sum(sizes.values())
         print(f"page weight {kind}: {total} bytes over {len(sizes)} responses")
         assert total < PAGE_BUDGET, sizes
+    finally:
+        context.close()
+
+
+def test_register_a_project_against_the_fake_forge_and_watch_the_run(
+    browser: Any, live_server: dict[str, Any]
+) -> None:
+    """The maintainer submits a repository of the loopback fake forge; the status on the
+    run's page changes by itself (htmx polling) until the run is over; when it is done the
+    page links to the new sheet, which opens."""
+    from fakeforge.testing import serve
+
+    fixture = Path(__file__).parent.parent / "data" / "real-forges"
+    fixture = fixture / "github__lutece-secteur-public.json"
+    context = browser.new_context(base_url=live_server["base"], locale="en-GB")
+    page = context.new_page()
+    try:
+        with serve([fixture]) as forge:
+            sign_in(page, "paul")
+            page.goto("/register")
+            page.get_by_label("Repository URL").fill(
+                f"{forge.url}/gitea/lutece-secteur-public/gru-plugin-appointment"
+            )
+            page.get_by_label("Publisher").select_option(label="Ville de Paris")
+            page.get_by_role("button", name="Register").click()
+            page.wait_for_url(re.compile(r"/register/runs/\d+$"))
+            run_url = page.url
+            page.wait_for_function(
+                "['done', 'failed'].includes(document.getElementById('run-status').dataset.state)",
+                timeout=60_000,
+            )
+            assert page.url == run_url  # the status changed in place, no reload
+            state = page.locator("#run-status").get_attribute("data-state")
+            screenshot(page, "registration-run")
+            if state == "done":
+                page.get_by_role("link", name=re.compile("Open the sheet")).click()
+                assert page.get_by_role("heading", level=1).is_visible()
+            else:
+                assert page.get_by_text("Reason:").is_visible()
     finally:
         context.close()
