@@ -21,6 +21,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from crawlers.federation import add_peer, fetch_instance, pull_peer  # noqa: E402
 from registry import db  # noqa: E402
+from registry.federation.apply import bulk_insert  # noqa: E402
 from registry.settings import Settings  # noqa: E402
 from registry.tables import (  # noqa: E402
     ChangeLog,
@@ -47,13 +49,21 @@ from registry.tables import (  # noqa: E402
     ReuseDeclaration,
 )
 
-CHUNK = 500
-
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system) of this process and its finished children, or of ``pid``."""
+    if pid is None:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def env_for(url: str, data_dir: Path, name: str) -> dict[str, str]:
@@ -68,25 +78,33 @@ def env_for(url: str, data_dir: Path, name: str) -> dict[str, str]:
     return env
 
 
-async def bulk(table: Any, rows: list[Any]) -> None:
-    for start in range(0, len(rows), CHUNK):
-        await table.insert(*rows[start : start + CHUNK])
-
-
 async def seed(entries: int) -> None:
-    """``entries`` change log entries: 20 % publishers, 10 % projects, 70 % declarations."""
+    """``entries`` change log entries: 20 % publishers, 10 % projects, 70 % declarations,
+    written with multi-row inserts (the ORM's objects would take minutes)."""
     publishers = max(1, entries // 5)
     projects = max(1, entries // 10)
     declarations = entries - publishers - projects
     now = dt.datetime.now(dt.UTC)
-    log: list[ChangeLog] = []
+    log: list[dict[str, Any]] = []
+
+    def logged(entity: str, entity_id: int, values: dict[str, Any]) -> None:
+        log.append(
+            {
+                "entity": entity,
+                "entity_id": entity_id,
+                "action": "create",
+                "data": values,
+                "at": now,
+            }
+        )
+
     async with db.transaction():
-        rows = []
+        rows: list[dict[str, Any]] = []
         for i in range(1, publishers + 1):
             values = {"slug": f"commune-{i}", "name": f"Commune {i}", "kind": "municipality"}
-            rows.append(Publisher(id=i, country="FR", **values))
-            log.append(ChangeLog(entity="publisher", entity_id=i, action="create", data=values))
-        await bulk(Publisher, rows)
+            rows.append({"id": i, "country": "FR", **values})
+            logged("publisher", i, values)
+        await bulk_insert(Publisher, rows)
         rows, repositories = [], []
         for i in range(1, projects + 1):
             values = {
@@ -96,13 +114,13 @@ async def seed(entries: int) -> None:
                 "description": {"fr": f"Le logiciel numéro {i}"},
                 "license_expression": "EUPL-1.2",
             }
-            rows.append(Project(id=i, **values))
+            rows.append({"id": i, **values})
             repositories.append(
-                Repository(url=f"https://git.example.org/communs/logiciel-{i}", project=i)
+                {"url": f"https://git.example.org/communs/logiciel-{i}", "project": i}
             )
-            log.append(ChangeLog(entity="project", entity_id=i, action="create", data=values))
-        await bulk(Project, rows)
-        await bulk(Repository, repositories)
+            logged("project", i, values)
+        await bulk_insert(Project, rows)
+        await bulk_insert(Repository, repositories)
         rows = []
         for i in range(1, declarations + 1):
             publisher = 1 + (i - 1) % publishers
@@ -114,14 +132,10 @@ async def seed(entries: int) -> None:
                 "version": f"1.{i % 20}.0",
                 "since": "2025-01-15",
             }
-            rows.append(ReuseDeclaration(id=i, **{**values, "since": dt.date(2025, 1, 15)}))
-            log.append(
-                ChangeLog(entity="reuse_declaration", entity_id=i, action="create", data=values)
-            )
-        await bulk(ReuseDeclaration, rows)
-        for entry in log:
-            entry.at = now
-        await bulk(ChangeLog, log)
+            rows.append({"id": i, **values, "since": dt.date(2025, 1, 15)})
+            logged("reuse_declaration", i, values)
+        await bulk_insert(ReuseDeclaration, rows)
+        await bulk_insert(ChangeLog, log)
 
 
 async def change(count: int, declarations: int) -> None:
@@ -165,7 +179,7 @@ async def change(count: int, declarations: int) -> None:
                     data=values,
                 )
             )
-        await bulk(ChangeLog, log)
+        await ChangeLog.insert(*log)
 
 
 def start_server(url: str, port: int, data_dir: Path) -> subprocess.Popen[bytes]:
@@ -209,7 +223,9 @@ async def run(entries: int, changes: int, page_size: int, work: Path) -> dict[st
         db.use_database(local.effective_database_url)
         await db.migrate()
         await add_peer(await fetch_instance(local, peer_url))
+        cpu_before, server_before = cpu_seconds(), cpu_seconds(server.pid)
         full = await pull_peer(local, peer_url, page_size=page_size)
+        server_cpu = cpu_seconds(server.pid) - server_before
         if full.error:
             raise SystemExit(f"full pull failed: {full.error}")
         rate = full.report.applied / full.seconds
@@ -221,6 +237,13 @@ async def run(entries: int, changes: int, page_size: int, work: Path) -> dict[st
             flush=True,
         )
         await db.close()
+        puller_cpu = cpu_seconds() - cpu_before  # the verifying worker has exited by now
+        print(
+            f"CPU: puller {puller_cpu:.1f} s (with its verifying worker), "
+            f"peer server {server_cpu:.1f} s, on {os.cpu_count()} cores; "
+            f"load average before the pull {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
 
         db.use_database(peer_db)
         declarations = entries - max(1, entries // 5) - max(1, entries // 10)
@@ -253,6 +276,8 @@ async def run(entries: int, changes: int, page_size: int, work: Path) -> dict[st
         "full_pull_entries_per_second": round(rate),
         "full_pull_bytes": full.bytes,
         "full_pull_pages": full.pages,
+        "full_pull_puller_cpu_seconds": round(puller_cpu, 1),
+        "full_pull_peer_cpu_seconds": round(server_cpu, 1),
         "incremental_pull_seconds": round(incremental.seconds, 3),
         "incremental_pull_bytes": incremental.bytes,
         "incremental_entries": incremental.report.applied,
