@@ -168,7 +168,31 @@ def test_hostile_readme_runs_nothing(page: Any) -> None:
     assert "pwned" not in page.title()
     assert not dialogs
     assert page.url.endswith("/projects/hostile-readme")
+    # and the Content-Security-Policy is enforced: an inline script added later is refused
+    blocked = page.evaluate(
+        """() => new Promise(resolve => {
+            document.addEventListener('securitypolicyviolation',
+                e => resolve(e.violatedDirective), {once: true});
+            const s = document.createElement('script');
+            s.textContent = "document.title = 'inline-ran'";
+            document.body.appendChild(s);
+            setTimeout(() => resolve('none'), 2000);
+        })"""
+    )
+    assert blocked.startswith("script-src")
+    assert page.title() != "inline-ran"
     screenshot(page, "hostile-readme")
+
+
+def test_axe_harness_reports_a_planted_violation(page: Any) -> None:
+    """The zero-violation results above mean something: a planted fault is found."""
+    page.goto("/signin")
+    page.evaluate(
+        "() => { const i = document.createElement('input');"
+        " document.querySelector('form').appendChild(i); }"
+    )
+    violations = axe_violations(page)
+    assert any(v.startswith("label ") for v in violations), violations
 
 
 PAGE_KINDS = {

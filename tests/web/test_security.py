@@ -1,0 +1,93 @@
+"""Sanitised Markdown, signed sessions, secure cookies."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from web.markdown import render_markdown
+from web.security import Session, decode_session, encode_session
+
+HOSTILE = [
+    ("<script>alert(1)</script>", "<script"),
+    ('<img src="x" onerror="alert(1)">', "onerror"),
+    ('<a href="javascript:alert(1)">x</a>', "javascript:"),
+    ('<a href="JaVaScRiPt&#58;alert(1)">x</a>', "javascript"),
+    ('<a href=" javascript:alert(1)">x</a>', "javascript"),
+    ("[x](javascript:alert(1))", 'href="javascript'),
+    ("<svg><script>alert(1)</script></svg>", "<script"),
+    ('<iframe src="https://evil.example"></iframe>', "<iframe"),
+    ('<div style="background:url(javascript:alert(1))">x</div>', "style="),
+    ('<object data="x.swf"></object>', "<object"),
+    ('<a href="data:text/html,<script>alert(1)</script>">x</a>', "data:"),
+    ('<form action="https://evil.example"><button>go</button></form>', "<form"),
+    ('<details open ontoggle="alert(1)">x</details>', "ontoggle"),
+    ("<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>", "onerror"),
+]
+
+
+@pytest.mark.parametrize(("source", "forbidden"), HOSTILE)
+def test_hostile_markdown_is_rendered_inert(source: str, forbidden: str) -> None:
+    html = str(render_markdown(f"Intro\n\n{source}\n\nOutro")).lower()
+    assert forbidden not in html
+    assert "intro" in html  # the text around stays (what a hostile tag swallows may not)
+
+
+def test_ordinary_markdown_keeps_its_shape() -> None:
+    html = str(
+        render_markdown(
+            "# Title\n\n*em* **strong** `code`\n\n- a\n- b\n\n"
+            "[site](https://example.org) ![logo](https://example.org/l.png)\n\n"
+            "| a | b |\n|---|---|\n| 1 | 2 |\n"
+        )
+    )
+    assert "<h1>Title</h1>" in html and "<em>em</em>" in html and "<code>code</code>" in html
+    assert re.search(r'<a href="https://example.org" rel="noopener noreferrer nofollow">', html)
+    assert "<table>" in html and "<li>a</li>" in html
+
+
+def test_a_session_cookie_cannot_be_forged_or_reused_after_expiry() -> None:
+    secret = b"s" * 32
+    session = Session(sid="a" * 32, user_id=7, expires=int(time.time()) + 60)
+    cookie = encode_session(secret, session)
+    assert decode_session(secret, cookie) == Session(
+        sid="a" * 32, user_id=7, expires=session.expires
+    )
+    _payload, _, signature = cookie.partition(".")
+    import base64
+    import json
+
+    forged_payload = (
+        base64.urlsafe_b64encode(json.dumps({"s": "a" * 32, "u": 1, "e": session.expires}).encode())
+        .decode()
+        .rstrip("=")
+    )
+    assert decode_session(secret, f"{forged_payload}.{signature}") is None  # another user
+    assert decode_session(b"t" * 32, cookie) is None  # another instance's secret
+    assert decode_session(secret, cookie, now=session.expires + 1) is None  # expired
+    assert decode_session(secret, "garbage") is None
+
+
+async def test_cookies_are_secure_when_the_instance_is_served_over_https(
+    seeded: dict[str, Any], tmp_path: Path
+) -> None:
+    import dataclasses
+
+    from api.app import create_app
+    from tests.web.conftest import settings_for_current_engine  # type: ignore[import-not-found]
+
+    settings = dataclasses.replace(
+        settings_for_current_engine(tmp_path / "data"), instance_url="https://communs.example"
+    )
+    app = create_app(settings, bind_database=False, rate_limit=None, run_registrations=False)
+    async with AsyncTestClient(app, base_url="http://127.0.0.1") as client:
+        page = await client.get("/signin")
+        cookie = page.headers["set-cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie
+        switched = await client.get("/language/fr?next=/", follow_redirects=False)
+        assert "Secure" in switched.headers["set-cookie"]
