@@ -17,6 +17,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.template.config import TemplateConfig
+from piccolo.engine.postgres import PostgresEngine
 
 from api.auth import DEPENDENCIES
 from api.caching import conditional_get_middleware
@@ -69,7 +70,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         if bind_database:
-            db.use_database(settings.effective_database_url)
+            engine = db.use_database(settings.effective_database_url)
+            if isinstance(engine, PostgresEngine):
+                await engine.start_connection_pool(min_size=2, max_size=10)
         if migrate:
             await db.migrate()
         try:

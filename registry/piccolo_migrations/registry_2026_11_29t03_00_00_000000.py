@@ -65,6 +65,12 @@ POSTGRES = (
 )
 
 INDEXES = (
+    # the project sheet's related projects (based-on, family)
+    'CREATE INDEX IF NOT EXISTS "project_based_on_idx" ON "project" ("based_on")',
+    'CREATE INDEX IF NOT EXISTS "project_parent_idx" ON "project" ("parent")',
+    # releases of a repository, newest first
+    """CREATE INDEX IF NOT EXISTS "release_repository_published"
+        ON "release" ("repository", "published_at")""",
     """CREATE INDEX IF NOT EXISTS "project_search_name"
         ON "project_search" ("name_key", "project_id")""",
     """CREATE INDEX IF NOT EXISTS "project_search_activity"

@@ -28,12 +28,9 @@ from registry.services.search_index import raw
 from registry.tables import (
     PUBLISHER_KINDS,
     ForgeAccount,
-    LicenseFinding,
     Project,
     Publisher,
     PublisherIdentifier,
-    Release,
-    Repository,
     ReuseDeclaration,
 )
 
@@ -568,6 +565,13 @@ def _older(version: str, latest: str) -> bool:
         return False
 
 
+def _when(value: Any) -> dt.datetime | None:
+    """A timestamp read by raw SQL (a datetime, or ISO text on SQLite)."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value))
+
+
 def _publisher_ref(row: dict[str, Any]) -> PublisherRef:
     return PublisherRef(
         id=int(row["id"]),
@@ -591,78 +595,56 @@ async def project_id_for(key: str | int) -> int:
 
 async def project_sheet(key: str | int) -> ProjectSheet:
     """Everything a project page shows; ``key`` is an id or a slug."""
-    if isinstance(key, int) or key.isdigit():
-        condition = Project.id == int(key)
-    else:
-        condition = Project.slug == key
-    p = await Project.select().where(condition).first()
-    if p is None:
+    by_id = isinstance(key, int) or key.isdigit()
+    found = await raw(
+        "SELECT p.*, pub.slug AS pub_slug, pub.name AS pub_name, pub.kind AS pub_kind, "
+        "pub.country AS pub_country FROM project p "
+        "LEFT JOIN publisher pub ON pub.id = p.publisher WHERE "
+        + ("p.id = {}" if by_id else "p.slug = {}"),
+        int(key) if by_id else key,
+    )
+    if not found:
         raise NotFoundError(f"project {key!r} does not exist")
+    p = found[0]
     pid = int(p["id"])
     publisher = None
     if p["publisher"] is not None:
-        row = (
-            await Publisher.select(
-                Publisher.id, Publisher.slug, Publisher.name, Publisher.kind, Publisher.country
-            )
-            .where(Publisher.id == p["publisher"])
-            .first()
+        publisher = PublisherRef(
+            id=int(p["publisher"]),
+            slug=p["pub_slug"],
+            name=p["pub_name"],
+            kind=p["pub_kind"],
+            country=p["pub_country"],
         )
-        publisher = _publisher_ref(row) if row else None
-
-    repos = (
-        await Repository.select(
-            Repository.id,
-            Repository.url,
-            Repository.forge_kind,
-            Repository.full_name,
-            Repository.description,
-            Repository.default_branch,
-            Repository.language,
-            Repository.topics,
-            Repository.is_fork,
-            Repository.is_archived,
-            Repository.pushed_at,
-            Repository.gone_at,
-            Repository.publiccode_valid,
-            Repository.publiccode_results,
-            Repository.publiccode_text,
-            Repository.forge_account,
-        )
-        .where(Repository.project == pid)
-        .order_by(Repository.id)
+    repos = await raw(
+        "SELECT id, url, forge_kind, full_name, description, default_branch, language, topics, "
+        "is_fork, is_archived, pushed_at, gone_at, publiccode_valid, publiccode_results, "
+        "publiccode_text, forge_account FROM repository WHERE project = {} ORDER BY id",
+        pid,
     )
     repo_ids = [int(r["id"]) for r in repos]
     releases: dict[int, list[ReleaseInfo]] = defaultdict(list)
     licenses: dict[int, list[LicenseInfo]] = defaultdict(list)
     if repo_ids:
-        for r in (
-            await Release.select(
-                Release.repository,
-                Release.tag,
-                Release.version,
-                Release.is_prerelease,
-                Release.published_at,
-                Release.name,
-            )
-            .where(Release.repository.is_in(repo_ids))
-            .order_by(Release.published_at, ascending=False)
+        marks = ", ".join("{}" for _ in repo_ids)
+        for r in await raw(
+            "SELECT repository, tag, version, is_prerelease, published_at, name FROM release "
+            f"WHERE repository IN ({marks}) ORDER BY published_at DESC, id DESC",
+            *repo_ids,
         ):
             releases[int(r["repository"])].append(
                 ReleaseInfo(
-                    r["tag"], r["version"], bool(r["is_prerelease"]), r["published_at"], r["name"]
+                    r["tag"],
+                    r["version"],
+                    bool(r["is_prerelease"]),
+                    _when(r["published_at"]),
+                    r["name"],
                 )
             )
-        for r in (
-            await LicenseFinding.select(
-                LicenseFinding.repository,
-                LicenseFinding.source,
-                LicenseFinding.expression,
-                LicenseFinding.file,
-                LicenseFinding.confidence,
-            )
-            .where(LicenseFinding.repository.is_in(repo_ids))
-            .order_by(LicenseFinding.source)
+        for r in await raw(
+            "SELECT repository, source, expression, file, confidence FROM license_finding "
+            f"WHERE repository IN ({marks}) ORDER BY source, file",
+            *repo_ids,
         ):
             licenses[int(r["repository"])].append(
                 LicenseInfo(r["source"], r["expression"], r["file"], float(r["confidence"]))
@@ -687,9 +669,11 @@ async def project_sheet(key: str | int) -> ProjectSheet:
                 topics=list(_loads(r["topics"], [])),
                 is_fork=bool(r["is_fork"]),
                 is_archived=bool(r["is_archived"]),
-                pushed_at=r["pushed_at"],
-                gone_at=r["gone_at"],
-                publiccode_valid=r["publiccode_valid"],
+                pushed_at=_when(r["pushed_at"]),
+                gone_at=_when(r["gone_at"]),
+                publiccode_valid=None
+                if r["publiccode_valid"] is None
+                else bool(r["publiccode_valid"]),
                 publiccode_results=list(_loads(r["publiccode_results"], [])),
                 has_publiccode=bool(r["publiccode_text"]),
                 releases=releases.get(int(r["id"]), []),
@@ -737,19 +721,25 @@ async def project_sheet(key: str | int) -> ProjectSheet:
             )
         )
     related: list[ProjectRef] = []
-    links = []
+    branches, values = [], []
     if p["based_on"] is not None:
-        links.append(("based_on", "id = {}", p["based_on"]))
+        branches.append("SELECT 'based_on' AS rel, id, slug, name FROM project WHERE id = {}")
+        values.append(p["based_on"])
     if p["parent"] is not None:
-        links.append(("parent", "id = {}", p["parent"]))
-        links.append(("sibling", "parent = {} AND id <> " + str(pid), p["parent"]))
-    links.append(("derived", "based_on = {}", pid))
-    links.append(("child", "parent = {}", pid))
-    for relation, cond, value in links:
-        for row in await raw(
-            f"SELECT id, slug, name FROM project WHERE {cond} ORDER BY name LIMIT 50", value
-        ):
-            related.append(ProjectRef(int(row["id"]), row["slug"], row["name"], relation))
+        branches.append("SELECT 'parent' AS rel, id, slug, name FROM project WHERE id = {}")
+        branches.append(
+            "SELECT 'sibling' AS rel, id, slug, name FROM project WHERE parent = {} AND id <> {}"
+        )
+        values.extend([p["parent"], p["parent"], pid])
+    branches.append("SELECT 'derived' AS rel, id, slug, name FROM project WHERE based_on = {}")
+    branches.append("SELECT 'child' AS rel, id, slug, name FROM project WHERE parent = {}")
+    values.extend([pid, pid])
+    for row in await raw(
+        "SELECT rel, id, slug, name FROM (" + " UNION ALL ".join(branches) + ") x "
+        "ORDER BY rel, name LIMIT 200",
+        *values,
+    ):
+        related.append(ProjectRef(int(row["id"]), row["slug"], row["name"], row["rel"]))
     description = _loads(p["description"], {})
     return ProjectSheet(
         id=pid,
@@ -768,9 +758,9 @@ async def project_sheet(key: str | int) -> ProjectSheet:
         fr_authorised=search_index.fr_authorised(p["license_expression"] or ""),
         latest_stable=p["latest_stable"],
         latest_published=p["latest_published"],
-        last_activity_at=p["last_activity_at"],
-        created_at=p["created_at"],
-        updated_at=p["updated_at"],
+        last_activity_at=_when(p["last_activity_at"]),
+        created_at=_when(p["created_at"]),
+        updated_at=_when(p["updated_at"]),
         repositories=repositories,
         maintainers=list(maintainers.values()),
         reusers=reusers,

@@ -1,0 +1,279 @@
+"""Catalogue API benchmark, on SQLite and on PostgreSQL.
+
+For each engine: a fresh database is migrated and seeded (``communs seed``'s generator:
+100,000 projects, 300,000 releases, 20,000 reuse declarations by default), a uvicorn
+server is started on it (one worker, rate limits off), and the script measures:
+
+* latency (p50/p95, one request at a time) and throughput (requests per second with a
+  few concurrent clients) of search with facets, project sheet and the project list;
+* throughput of a trivial Litestar endpoint in the same server, the yardstick of the
+  ``list_rps_ratio_to_trivial`` figure.
+
+The last line printed is one JSON object with every figure. PostgreSQL is found at
+``COMMUNS_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``); a
+database of the benchmark's own is created and dropped.
+
+    python bench/api.py [--projects 100000] [--requests 300] [--engines sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PG_ADMIN_URL = os.environ.get(
+    "COMMUNS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+QUERIES = (
+    "cantine",
+    "budget",
+    "velo",
+    "stationnement",
+    "ecole",
+    "portail citoyen",
+    "mairie",
+    "software water",
+    "dechets",
+    "urbanisme",
+    "transport",
+    "culture",
+    "reservation salle",
+    "gestion",
+    "democratie",
+    "ville",
+    "sante",
+    "petition",
+)
+FILTERS = (
+    {},
+    {"license": "MIT"},
+    {"fr_authorised": "true"},
+    {"language": "Python"},
+    {"category": "cms"},
+    {"active_months": "12"},
+    {"country": "FR"},
+)
+
+
+def bench_app() -> Any:
+    """The app the benchmark serves: the real one, rate limits off, plus a trivial route."""
+    from litestar import get
+
+    from api.app import create_app
+    from registry.settings import Settings
+
+    @get("/bench/trivial", include_in_schema=False, sync_to_thread=False)
+    def trivial() -> dict[str, bool]:
+        return {"ok": True}
+
+    app = create_app(Settings.from_env(), rate_limit=None, run_registrations=False)
+    app.register(trivial)
+    return app
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _seed(url: str, projects: int, releases: int, declarations: int) -> dict[str, Any]:
+    from communs.api_cli import generate
+    from registry import db
+
+    db.use_database(url)
+    await db.migrate()
+    try:
+        return await generate(projects, releases, declarations, seed=42)
+    finally:
+        await db.close()
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def _measure(
+    client: httpx.AsyncClient, paths: list[str], concurrency: int
+) -> tuple[list[float], float]:
+    """Latencies (ms) of every request and requests per second, ``concurrency`` at once."""
+    latencies: list[float] = []
+    queue = list(paths)
+    failures: list[str] = []
+
+    async def worker() -> None:
+        while queue:
+            path = queue.pop()
+            start = time.perf_counter()
+            response = await client.get(path)
+            latencies.append((time.perf_counter() - start) * 1000)
+            if response.status_code != 200:
+                failures.append(f"{path}: {response.status_code} {response.text[:200]}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise SystemExit(f"benchmark requests failed: {failures[:3]}")
+    return latencies, len(paths) / elapsed
+
+
+def _scenarios(rng: random.Random, projects: int, count: int) -> dict[str, list[str]]:
+    from urllib.parse import urlencode
+
+    search = []
+    for _ in range(count):
+        params = {"q": rng.choice(QUERIES), **rng.choice(FILTERS)}
+        search.append("/api/v1/projects?" + urlencode(params))
+    return {
+        "search": search,
+        "sheet": [f"/api/v1/projects/seed-{rng.randint(1, projects)}" for _ in range(count)],
+        "list": [
+            "/api/v1/projects?"
+            + urlencode(
+                {
+                    "sort": rng.choice(["recent", "name", "reused"]),
+                    "page": rng.randint(1, 20),
+                    "facets": "false",
+                }
+            )
+            for _ in range(count)
+        ],
+        "trivial": ["/bench/trivial"] * count,
+    }
+
+
+async def _run_engine(
+    engine: str, url: str, projects: int, count: int, concurrency: int
+) -> dict[str, Any]:
+    seeded = await _seed(url, projects, projects * 3, projects // 5)
+    print(f"[{engine}] seeded: {seeded}", flush=True)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "COMMUNS_DATABASE_URL": url,
+        "COMMUNS_ALLOWED_HOSTS": "*",
+        "COMMUNS_SECRET_KEY": "bench",
+        "COMMUNS_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "bench.api:bench_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    results: dict[str, Any] = {"seed": seeded}
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            for _ in range(200):
+                try:
+                    if (await client.get("/api/v1/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            rng = random.Random(7)
+            warm = _scenarios(rng, projects, 30)
+            for paths in warm.values():
+                await _measure(client, paths, 2)
+            for name, paths in _scenarios(rng, projects, count).items():
+                latencies, _ = await _measure(client, paths, 1)
+                _, rps = await _measure(client, paths, concurrency)
+                results[name] = {
+                    "p50_ms": round(statistics.median(latencies), 2),
+                    "p95_ms": round(_percentile(latencies, 0.95), 2),
+                    "rps": round(rps, 1),
+                }
+                print(
+                    f"[{engine}] {name:8} p50 {results[name]['p50_ms']:7.2f} ms  "
+                    f"p95 {results[name]['p95_ms']:7.2f} ms  {rps:8.1f} req/s",
+                    flush=True,
+                )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    results["list_rps_ratio_to_trivial"] = round(
+        results["list"]["rps"] / results["trivial"]["rps"], 3
+    )
+    return results
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--projects", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--engines", default="sqlite,postgres")
+    args = parser.parse_args()
+    summary: dict[str, Any] = {"projects": args.projects}
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    with tempfile.TemporaryDirectory(prefix="communs-bench-") as scratch:
+        for engine in engines:
+            if engine == "sqlite":
+                url = f"sqlite:///{Path(scratch) / 'bench.sqlite3'}"
+                results = await _run_engine(
+                    engine, url, args.projects, args.requests, args.concurrency
+                )
+            else:
+                name = f"communs_bench_{uuid.uuid4().hex[:8]}"
+                await _pg_admin(f'CREATE DATABASE "{name}"')
+                try:
+                    url = PG_ADMIN_URL.rpartition("/")[0] + "/" + name
+                    results = await _run_engine(
+                        engine, url, args.projects, args.requests, args.concurrency
+                    )
+                finally:
+                    await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for scenario in ("search", "sheet", "list", "trivial"):
+                for key, value in results[scenario].items():
+                    summary[f"{scenario}_{key}_{engine}"] = value
+            summary[f"list_rps_ratio_to_trivial_{engine}"] = results["list_rps_ratio_to_trivial"]
+    ratios = [v for k, v in summary.items() if k.startswith("list_rps_ratio_to_trivial_")]
+    summary["list_rps_ratio_to_trivial"] = min(ratios) if ratios else None
+    print(json.dumps(summary, sort_keys=True))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
