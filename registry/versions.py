@@ -43,7 +43,8 @@ Choices, documented once:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -485,12 +486,29 @@ def _pick(
     return max(chosen, key=_stable_key, default=None)
 
 
+def _own_prefix_test(
+    versioned: list[VersionedTag], repository: str | None
+) -> Callable[[str], bool]:
+    """Which prefixes are this repository's own.
+
+    By name (:func:`prefix_belongs_to`); but when no tag at all carries a prefix of the
+    repository's name, the name is not the one the tags were made with (a working copy
+    cloned into another folder, a renamed repository), and the most common prefix is
+    taken as the repository's own rather than calling every tag foreign.
+    """
+    if repository is None:
+        return lambda prefix: True
+    if any(prefix_belongs_to(v.parsed.prefix, repository) for v in versioned):
+        return lambda prefix: prefix_belongs_to(prefix, repository)
+    counts = Counter(v.parsed.prefix.lower() for v in versioned)
+    dominant = counts.most_common(1)[0][0] if counts else ""
+    return lambda prefix: prefix.lower() == dominant
+
+
 def _own_versions(tags: Iterable[TagLike | str], repository: str | None) -> Iterator[VersionedTag]:
-    for item in _classify(tags, repository):
-        if isinstance(item, VersionedTag) and (
-            repository is None or prefix_belongs_to(item.parsed.prefix, repository)
-        ):
-            yield item
+    versioned = [item for item in _classify(tags, repository) if isinstance(item, VersionedTag)]
+    own = _own_prefix_test(versioned, repository)
+    yield from (item for item in versioned if own(item.parsed.prefix))
 
 
 def latest_stable(
@@ -527,10 +545,11 @@ def summarise_tags(
     foreign: list[VersionedTag] = []
     rejected: list[RejectedTag] = []
     per_tag = tuple(_classify(tags, repository))
+    own = _own_prefix_test([t for t in per_tag if isinstance(t, VersionedTag)], repository)
     for item in per_tag:
         if isinstance(item, RejectedTag):
             rejected.append(item)
-        elif repository is not None and not prefix_belongs_to(item.parsed.prefix, repository):
+        elif not own(item.parsed.prefix):
             foreign.append(item)
         else:
             versions.append(item)

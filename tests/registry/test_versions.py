@@ -345,3 +345,21 @@ def test_parsed_version_keeps_a_semver_version() -> None:
     assert isinstance(parsed, ParsedVersion)
     assert parsed.version.major == 7 and parsed.version.minor == 1 and parsed.version.patch == 8
     assert parsed.version.prerelease == "beta.1.develop.7.x"
+
+
+def test_a_working_copy_in_a_folder_of_another_name_still_has_its_latest_stable() -> None:
+    # `communs check /tmp/chk` on a clone of lutece-core: the folder name is not the
+    # repository's, so no tag prefix matches it; the tags' own prefix must be used.
+    tags = ["lutece-core-7.1.8", "lutece-core-8.0.1", "lutece-core-8.0.2-RC-01"]
+    assert latest_stable(tags, repository="chk").parsed.normalised == "8.0.1"
+    summary = summarise_tags(tags, repository="chk")
+    assert summary.foreign == ()
+    assert summary.latest_stable.tag == "lutece-core-8.0.1"
+
+
+def test_another_components_tags_stay_foreign_when_the_repository_has_its_own() -> None:
+    tags = ["module-workflow-forms-2.3.5", "plugin-blog-9.9.9"]
+    assert (
+        latest_stable(tags, repository="lutece-wf-module-workflow-forms").tag
+        == "module-workflow-forms-2.3.5"
+    )
