@@ -27,9 +27,10 @@ received, which is what this instance relays to its own peers.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -271,30 +272,52 @@ class _Map:
 Key = tuple[str, str, str]
 
 
-def _coerce(table: type[Table], name: str, value: Any) -> tuple[bool, Any]:
-    """A received value as the column stores it; (False, None) when it cannot be."""
-    column = table._meta.get_column_by_name(name)
-    try:
+Converter = Callable[[Any], tuple[bool, Any]]
+
+
+def _converter(column: Any) -> Converter:
+    """How a received value becomes what ``column`` stores; (False, None) when it cannot."""
+    nullable = bool(column._meta.null)
+
+    def convert(value: Any) -> tuple[bool, Any]:
         if value is None:
-            return (True, None) if column._meta.null else (False, None)
-        if isinstance(column, Varchar):
-            return True, str(value)[: column.length]
-        if isinstance(column, Text):
-            return True, str(value)[:100_000]
-        if isinstance(column, Boolean):
-            return isinstance(value, bool), value
-        if isinstance(column, Integer | BigInt):
-            return True, int(value)
-        if isinstance(column, JSON):
-            return isinstance(value, dict | list), value
-        if isinstance(column, Timestamptz):
-            parsed = dt.datetime.fromisoformat(str(value))
-            return True, parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-        if isinstance(column, Date):
-            return True, dt.date.fromisoformat(str(value)[:10])
-    except (TypeError, ValueError):
+            return (True, None) if nullable else (False, None)
+        try:
+            if isinstance(column, Varchar):
+                return True, str(value)[: column.length]
+            if isinstance(column, Text):
+                return True, str(value)[:100_000]
+            if isinstance(column, Boolean):
+                return isinstance(value, bool), value
+            if isinstance(column, Integer | BigInt):
+                return True, int(value)
+            if isinstance(column, JSON):
+                return isinstance(value, dict | list), value
+            if isinstance(column, Timestamptz):
+                parsed = dt.datetime.fromisoformat(str(value))
+                return True, parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+            if isinstance(column, Date):
+                return True, dt.date.fromisoformat(str(value)[:10])
+        except (TypeError, ValueError):
+            return False, None
         return False, None
-    return False, None
+
+    if isinstance(column, Varchar):
+        length = column.length
+
+        def convert_text(value: Any) -> tuple[bool, Any]:
+            if isinstance(value, str):
+                return True, value[:length]
+            return convert(value)
+
+        return convert_text
+    return convert
+
+
+@functools.cache
+def _converters(entity: str) -> dict[str, Converter]:
+    table = _TABLES[entity]
+    return {name: _converter(table._meta.get_column_by_name(name)) for name in _FIELDS[entity]}
 
 
 _NATURAL_KEYS: dict[str, tuple[str, ...]] = {
@@ -484,11 +507,10 @@ class _Batch:
                 mapped.dirty = mapped.row_id is not None
             self.report.duplicates += 1
             return
-        table = _TABLES[entity]
         values: dict[str, Any] = {}
-        for name in _FIELDS[entity]:
+        for name, convert in _converters(entity).items():
             if name in p["data"]:
-                ok, value = _coerce(table, name, p["data"][name])
+                ok, value = convert(p["data"][name])
                 if ok:
                     values[name] = value
         for name, target in REFERENCES.get(entity, {}).items():

@@ -50,3 +50,22 @@ def test_well_known_describes_the_instance(cluster) -> None:
     assert body["public_key"].startswith("ed25519:")
     assert body["protocol"] == 1
     assert body["feed_url"] == f"{a.url}/federation/feed"
+    assert body["fingerprint"].count(":") == 15
+
+    empty = httpx.get(body["feed_url"], params={"after": 0})
+    assert empty.json() == {
+        "protocol": 1,
+        "instance": a.url,
+        "after": 0,
+        "next": 0,
+        "more": False,
+        "entries": [],
+    }
+    refused = httpx.get(body["feed_url"], params={"limit": 0})
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+    dcat = httpx.get(body["dcat_url"])
+    assert dcat.status_code == 200
+    assert dcat.headers["content-type"].startswith("application/ld+json")
+    assert dcat.json()["@type"] == "dcat:Catalog"
