@@ -47,12 +47,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import resource
 import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -260,11 +259,12 @@ def _resolve(host: str, port: int) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
-def _limit_file_size(max_bytes: int) -> Callable[[], None]:
-    def apply() -> None:  # runs in the child, between fork and exec
-        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
-
-    return apply
+def _with_file_size_limit(max_bytes: int, command: list[str]) -> list[str]:
+    """``command`` run under a file-size limit (``ulimit -f``, in 512-byte blocks) set by
+    ``sh`` before it execs ``git``: no Python runs between fork and exec (a ``preexec_fn``
+    can deadlock a process that has threads)."""
+    blocks = max(1, -(-max_bytes // 512))
+    return ["/bin/sh", "-c", f'ulimit -f {blocks} && exec "$0" "$@"', *command]
 
 
 def _directory_bytes(path: Path) -> int:
@@ -318,7 +318,7 @@ class _Session:
             )
         if network:
             self.network_commands += 1
-        command = ["git", *self.options, *args]
+        command = _with_file_size_limit(self.limits.max_fetch_bytes, ["git", *self.options, *args])
         runner = git.Git(str(cwd) if cwd else str(self.home))
         istream = tempfile.TemporaryFile() if stdin is not None else None  # noqa: SIM115
         if istream is not None and stdin is not None:
@@ -331,7 +331,6 @@ class _Session:
                 kill_after_timeout=remaining,
                 istream=istream,
                 strip_newline_in_stdout=False,
-                preexec_fn=_limit_file_size(self.limits.max_fetch_bytes),
             )
         except git.GitCommandError as error:
             stderr = str(error.stderr or "")

@@ -18,7 +18,8 @@ envelope ``{size, page, pagelen, next, previous, values}`` (``pagelen`` 10 by de
   ``Content-Disposition: attachment``; a directory (or the root, ``/src/{commit}/``) is a
   paginated list of ``commit_file``/``commit_directory``; ``format=meta`` gives a file's JSON;
   ``{commit}`` may be a hash, a branch or a tag; ``GET /src`` redirects to the main branch's
-  root listing, as documented.
+  root listing, as documented;
+* ``/refs/branches/{name}`` for the main branch (a ``branch`` object with its ``target``).
 
 Bitbucket has no license field, no archived flag and no topics; a fork has a ``parent``.
 Git smart HTTP is served at ``/bitbucket/{workspace}/{repo_slug}.git`` (counted under
@@ -467,6 +468,31 @@ def list_tags(app: FakeForge, req: Request) -> Response:
     return _respond(req, _paginate(req, tags, lambda tag: tag_object(repo, tag, req)))
 
 
+def get_branch(app: FakeForge, req: Request) -> Response:
+    """``/refs/branches/{name}``: the default branch only (the fixtures hold no other)."""
+    repo = _repo(app, req)
+    if isinstance(repo, Response):
+        return repo
+    if req.params["name"] != repo.default_branch:
+        return error(404, f"Branch not found: {req.params['name']}")
+    api = f"{_api(req)}/repositories/{repo.full_name}"
+    target = _commit_ref(repo, repo.head_commit, req)
+    target.update({"date": _ts(repo.pushed_at), "message": "Update\n", "parents": []})
+    branch = {
+        "type": "branch",
+        "name": repo.default_branch,
+        "links": {
+            "self": _link(f"{api}/refs/branches/{repo.default_branch}"),
+            "commits": _link(f"{api}/commits/{repo.default_branch}"),
+            "html": _link(f"{_web(req)}/{repo.full_name}/branch/{repo.default_branch}"),
+        },
+        "target": target,
+        "merge_strategies": ["merge_commit", "squash", "fast_forward"],
+        "default_merge_strategy": "merge_commit",
+    }
+    return _respond(req, branch)
+
+
 def src_root(app: FakeForge, req: Request) -> Response:
     repo = _repo(app, req)
     if isinstance(repo, Response):
@@ -498,7 +524,7 @@ def get_src(app: FakeForge, req: Request) -> Response:
         {p[len(prefix) :].split("/", 1)[0] for p in repo.files if p.startswith(prefix)},
         key=lambda n: (f"{n}/" if f"{prefix}{n}" not in repo.files else n).encode(),
     )
-    if not names:
+    if not names and clean:
         return error(404, f"No such file or directory: {clean}")
     if req.query.get("format") == "meta":
         return _respond(req, _tree_entry(repo, commit, clean, req))
@@ -514,6 +540,13 @@ def register(app: FakeForge) -> None:
     r(forge, "GET", "/repositories/{workspace}", list_repositories, prefix=PREFIX)
     r(forge, "GET", "/repositories/{workspace}/{repo_slug}", get_repository, prefix=PREFIX)
     r(forge, "GET", "/repositories/{workspace}/{repo_slug}/refs/tags", list_tags, prefix=PREFIX)
+    r(
+        forge,
+        "GET",
+        "/repositories/{workspace}/{repo_slug}/refs/branches/{name}",
+        get_branch,
+        prefix=PREFIX,
+    )
     r(forge, "GET", "/repositories/{workspace}/{repo_slug}/src", src_root, prefix=PREFIX)
     r(forge, "GET", "/repositories/{workspace}/{repo_slug}/src/", src_root, prefix=PREFIX)
     r(
