@@ -385,3 +385,17 @@ async def pull_all(settings: Settings, *, client: ForgeClient | None = None) -> 
     """Pull every trusted peer once, one after the other (the scheduled task's body)."""
     rows = await Peer.select(Peer.url).where(Peer.trusted.eq(True)).order_by(Peer.id)
     return [await pull_peer(settings, row["url"], client=client) for row in rows]
+
+
+def run_scheduled_pulls(settings: Settings) -> list[dict[str, Any]]:
+    """Bind the catalogue, pull every trusted peer once, and return what each pull did:
+    the whole body of the periodic Celery task (``crawlers/tasks.py`` wraps it)."""
+
+    async def work() -> list[dict[str, Any]]:
+        db.use_database(settings.effective_database_url)
+        try:
+            return [result.as_dict() for result in await pull_all(settings)]
+        finally:
+            await db.close()
+
+    return asyncio.run(work())

@@ -88,3 +88,23 @@ async def test_pull_killed_half_way_then_run_again_gives_the_same_result(cluster
     assert len(shown_b) == 1500
     assert shown_b == shown_d
     assert await mirrored_changes(b, a.url) == await mirrored_changes(d, a.url) == total
+
+
+def test_scheduled_pull_pulls_every_trusted_peer_and_only_those(cluster) -> None:
+    from crawlers.federation import run_scheduled_pulls
+
+    a, b, c = cluster("A"), cluster("B"), cluster("C")
+
+    async def prepare() -> None:
+        async with bound(a):
+            await seed(5)
+        async with bound(c):
+            await seed(5, prefix="village")
+        await add_peer(b, a)
+        await add_peer(b, c, trusted=False)
+
+    asyncio.run(prepare())
+    results = run_scheduled_pulls(b.settings)
+    assert [(r["peer"], r["error"], r["report"]["applied"]) for r in results] == [(a.url, "", 11)]
+    again = run_scheduled_pulls(b.settings)
+    assert [r["report"]["received"] for r in again] == [0]
