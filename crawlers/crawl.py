@@ -17,6 +17,7 @@ Targets (:func:`parse_target`): ``github:lutece-platform``, ``gitlab@gitlab.adul
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,13 +28,13 @@ from crawlers.forges.gitea import GiteaAdapter
 from crawlers.forges.github import GitHubAdapter
 from crawlers.forges.gitlab import GitLabAdapter
 from crawlers.http import ForgeClient
-from crawlers.ingest import ingest_page, to_record
+from crawlers.ingest import PageOutcome, ingest_page, to_record
 from registry import db
 from registry.errors import CommunsError, NotFoundError, URLError, ValidationError
 from registry.services import changelog, crawl_runs
-from registry.services.repositories import mark_gone
-from registry.tables import ForgeAccount, Publisher, Repository
-from registry.urls import canonical_url, forge_kind_hint, parse_repository_url
+from registry.services.repositories import RepositoryRecord, mark_gone
+from registry.tables import ForgeAccount, Publisher
+from registry.urls import canonical_url, parse_repository_url
 
 __all__ = [
     "DEFAULT_HOSTS",
@@ -239,9 +240,9 @@ class Crawler:
             async with db.transaction():
                 gone = await mark_gone(account_id, seen, keep_urls=failed_urls, actor=self.actor)
                 await crawl_runs.add_counts(run_id, gone=len(gone))
-                await ForgeAccount.update({ForgeAccount.last_crawled_at: _now()}).where(
-                    ForgeAccount.id == account_id
-                )
+                await ForgeAccount.update(
+                    {ForgeAccount.last_crawled_at: dt.datetime.now(dt.UTC)}
+                ).where(ForgeAccount.id == account_id)
             summary.gone += len(gone)
         except CommunsError as problem:
             error = problem.message
@@ -352,12 +353,6 @@ class Crawler:
         return account_id, publisher_id
 
 
-def _now():  # type: ignore[no-untyped-def]
-    import datetime as dt
-
-    return dt.datetime.now(dt.UTC)
-
-
 def _identity_url(base_url: str, endpoint: str, web_url: str) -> str:
     """``web_url`` as reached through ``endpoint``, rewritten under the identity base."""
     endpoint = endpoint.rstrip("/")
@@ -371,8 +366,9 @@ def _identity_url(base_url: str, endpoint: str, web_url: str) -> str:
 
 def _records(
     page: list[RepoData], base_url: str, endpoint: str
-) -> tuple[list, list[dict[str, str]]]:  # type: ignore[type-arg]
-    records = []
+) -> tuple[list[RepositoryRecord], list[dict[str, str]]]:
+    """Records for a page, and a failure for each repository the rules could not read."""
+    records: list[RepositoryRecord] = []
     failures: list[dict[str, str]] = []
     for repo in page:
         url = _identity_url(base_url, endpoint, repo.web_url)
@@ -383,15 +379,8 @@ def _records(
     return records, failures
 
 
-def _add(summary: CrawlSummary, outcome) -> None:  # type: ignore[no-untyped-def]
+def _add(summary: CrawlSummary, outcome: PageOutcome) -> None:
     summary.added += len(outcome.added)
     summary.changed += len(outcome.changed)
     summary.unchanged += len(outcome.unchanged)
     summary.failures.extend(outcome.failures)
-
-
-async def repository_count() -> int:
-    return await Repository.count()
-
-
-__all__ += ["forge_kind_hint"]

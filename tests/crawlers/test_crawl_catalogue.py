@@ -256,3 +256,24 @@ async def test_unknown_account_is_a_failed_run_with_its_reason(
     assert "not found" in summary.failures[0]["reason"]
     run = await CrawlRun.select().first()
     assert run["status"] == "failed" and "not found" in run["error"]
+
+
+async def test_renamed_repository_keeps_its_row_and_project(database: str) -> None:
+    account = load("decidim")
+    await crawl(fakeforge.create_app([account]), "github:decidim")
+    before = await Repository.select().order_by(Repository.id)
+    old = account["repositories"][-1]
+    renamed = dict(old, name=f"{old['name']}-renamed", full_name=f"decidim/{old['name']}-renamed")
+    app = fakeforge.create_app(
+        [dict(account, repositories=[*account["repositories"][:-1], renamed])]
+    )
+    mark = await last_change()
+    summary, _ = await crawl(app, "github:decidim")
+    assert (summary.added, summary.changed, summary.gone) == (0, 1, 0)
+    after = await Repository.select().order_by(Repository.id)
+    assert [r["id"] for r in after] == [r["id"] for r in before]
+    moved = next(r for r in after if r["forge_id"] == before[-1]["forge_id"])
+    assert moved["url"] == f"https://github.com/decidim/{renamed['name']}".lower()
+    assert moved["project"] == before[-1]["project"]
+    entries = await ChangeLog.select().where(ChangeLog.id > mark)
+    assert (entries[0]["entity"], entries[0]["action"]) == ("repository", "changed")
