@@ -48,6 +48,12 @@ def catalogue(lang: str) -> dict[str, str | tuple[str, ...]]:
     return out
 
 
+@functools.cache
+def locale(lang: str) -> Locale:
+    """Babel's locale object for ``lang``, parsed once."""
+    return Locale.parse(lang)
+
+
 def current_language() -> str:
     return _current.get()
 
@@ -77,7 +83,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     forms = catalogue(lang).get(singular)
     if isinstance(forms, tuple) and len(forms) >= 2 and forms[0] and forms[1]:
         # two forms are enough for the languages offered: CLDR "one", and the rest
-        return forms[0] if Locale.parse(lang).plural_form(n) == "one" else forms[1]
+        return forms[0] if locale(lang).plural_form(n) == "one" else forms[1]
     return singular if n == 1 else plural
 
 
@@ -103,9 +109,18 @@ def negotiate(accept_language: str | None, chosen: str | None = None) -> str:
 
 
 def format_number(value: float | int | None) -> str:
+    """A number written the way the current language writes it (``12 345,5``)."""
     if value is None:
         return ""
-    return format_decimal(value, locale=current_language())
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _format_int(current_language(), value)
+    return format_decimal(value, locale=locale(current_language()))
+
+
+@functools.lru_cache(maxsize=8192)
+def _format_int(lang: str, value: int) -> str:
+    # Babel's formatting is slow; a results page writes the same small counts many times
+    return format_decimal(value, locale=locale(lang))
 
 
 def format_day(value: dt.date | dt.datetime | None, style: str = "medium") -> str:
@@ -113,7 +128,7 @@ def format_day(value: dt.date | dt.datetime | None, style: str = "medium") -> st
         return ""
     if isinstance(value, dt.datetime):
         value = value.date()
-    return format_date(value, format=style, locale=current_language())
+    return format_date(value, format=style, locale=locale(current_language()))
 
 
 def format_moment(value: dt.datetime | None, style: str = "medium") -> str:
@@ -121,7 +136,7 @@ def format_moment(value: dt.datetime | None, style: str = "medium") -> str:
         return ""
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return format_datetime(value, format=style, tzinfo=dt.UTC, locale=current_language())
+    return format_datetime(value, format=style, tzinfo=dt.UTC, locale=locale(current_language()))
 
 
 def N_(message: str) -> str:
@@ -133,4 +148,4 @@ def country_name(code: str | None) -> str:
     """The name of an ISO 3166 country code in the current language (the code if unknown)."""
     if not code:
         return ""
-    return Locale.parse(current_language()).territories.get(code.upper(), code)
+    return locale(current_language()).territories.get(code.upper(), code)

@@ -23,7 +23,7 @@ from litestar.response import Redirect
 
 from registry.services import accounts
 from registry.tables import User
-from web import i18n, security
+from web import i18n, labels, security
 from web.markdown import render_markdown
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -54,7 +54,7 @@ def id_part(value: object) -> str:
 
 
 env.filters["idpart"] = id_part
-env.globals.update(LANGUAGE_NAMES=i18n.LANGUAGE_NAMES, LANGUAGES=i18n.LANGUAGES)
+env.globals.update(LANGUAGE_NAMES=i18n.LANGUAGE_NAMES, LANGUAGES=i18n.LANGUAGES, **labels.GLOBALS)
 
 
 def request_language(request: Request[Any, Any, Any]) -> str:

@@ -14,26 +14,13 @@ from litestar import Request, Response, get
 
 from registry.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from registry.services import catalogue, crawl_runs, stats
-from web import charts
+from web import charts, labels
 from web.i18n import N_, country_name, use_language
 from web.i18n import gettext as _
 from web.queries import outdated_reusers, recent_projects
 from web.templating import current_user, render, request_language
 
 MANAGER_ROLES = ("community_manager", "admin")
-KIND_LABELS = {
-    "municipality": N_("municipality"),
-    "intermunicipality": N_("intermunicipality"),
-    "department": N_("department"),
-    "region": N_("region"),
-    "state_agency": N_("state agency"),
-    "ministry": N_("ministry"),
-    "public_company": N_("public company"),
-    "association": N_("association of public bodies"),
-    "university": N_("university"),
-    "hospital": N_("hospital"),
-    "other": N_("other"),
-}
 
 
 def _pairs(counts: list[stats.Count], label: Any = str) -> list[tuple[str, float]]:
@@ -64,9 +51,7 @@ async def dashboard(request: Request[Any, Any, Any]) -> Response[str]:
         "over_time": _pairs(project_stats.by_month) if project_stats else [],
         "versions": _pairs(project_stats.versions) if project_stats else [],
         "countries": _pairs(project_stats.by_country, country_name) if project_stats else [],
-        "kinds": _pairs(project_stats.by_kind, lambda k: _(KIND_LABELS.get(k, k)))
-        if project_stats
-        else [],
+        "kinds": _pairs(project_stats.by_kind, labels.kind) if project_stats else [],
     }
     chosen_name = next((p.name for p in choices if p.slug == chosen), chosen)
     chart_svgs = {
