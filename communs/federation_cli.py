@@ -39,6 +39,19 @@ def peers_add(url: str, yes: bool, untrusted: bool, data_dir: Path | None) -> No
     info = asyncio.run(fetch_instance(settings, url))
     click.echo(f"{info.name} at {info.url}")
     click.echo(f"key fingerprint: {info.fingerprint}")
+
+    async def known() -> dict[str, Any] | None:
+        from registry.tables import Peer
+
+        return await Peer.select().where(Peer.url == info.url).first()
+
+    existing = run_with_db(settings, known)
+    if existing is not None and existing["public_key"] != info.public_key:
+        click.echo(
+            f"WARNING: {info.url} announces a NEW key; the one known here has fingerprint "
+            f"{existing['fingerprint']}. Accept only if its admin confirms a key change.",
+            err=True,
+        )
     if not yes and not click.confirm("Is this the fingerprint its admin gave you?", default=False):
         click.echo("not added", err=True)
         raise SystemExit(1)

@@ -43,6 +43,30 @@ async def test_peers_add_list_and_pull_from_the_command_line(cluster) -> None:
     assert f"{a.url}  trusted  cursor=43" in listed.stdout
     assert fingerprint in listed.stdout
 
+    # A's key changes (lost data directory): its new entries no longer verify until an
+    # admin accepts the new key, after a warning.
+    a.stop()
+    (a.data_dir / "federation_ed25519.pem").unlink()
+    a.start()
+    async with bound(a):
+        await seed(1, prefix="hameau")
+    rejected = b.cli("peers", "pull", a.url)
+    assert rejected.returncode == 1
+    assert "bad signature" in rejected.stderr
+    warned = subprocess.run(
+        [sys.executable, "-m", "communs", "peers", "add", a.url],
+        env=b.env(),
+        input="n\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "announces a NEW key" in warned.stderr
+    assert (await peer_row(b, a))["fingerprint"] == fingerprint
+    assert b.cli("peers", "add", a.url, "--yes").returncode == 0
+    accepted = b.cli("peers", "pull", a.url)
+    assert "3 entries in 1 page(s), 3 applied" in accepted.stdout
+
     a.stop()
     failed = b.cli("peers", "pull")
     assert failed.returncode == 1
