@@ -49,6 +49,19 @@ RELATIONS = {
     "based_on": N_("this project is based on it"),
 }
 
+SOURCES = {
+    "forge": N_("the forge"),
+    "file": N_("license file"),
+    "publiccode": N_("publiccode.yml"),
+    "header": N_("file headers"),
+    "reuse": N_("REUSE LICENSES/ directory"),
+    "manual": N_("set by hand"),
+}
+
+
+def source(value: str) -> str:
+    return gettext(SOURCES[value]) if value in SOURCES else value
+
 
 def facet_name(name: str) -> str:
     return gettext(FACET_NAMES[name]) if name in FACET_NAMES else name
@@ -95,4 +108,5 @@ GLOBALS = {
     "kind_label": kind,
     "status_label": status,
     "relation_label": relation,
+    "source_label": source,
 }

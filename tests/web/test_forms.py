@@ -173,6 +173,8 @@ async def test_french_from_accept_language_and_from_the_switch(client: AsyncTest
     assert switched.status_code == 303 and switched.headers["location"] == "/projects/lutece-core"
     sheet = await client.get("/projects/lutece-core")
     assert '<html lang="fr">' in sheet.text and "Publié par" in sheet.text
+    # the description exists in English only: shown, and marked as English for screen readers
+    assert '<div class="readme" lang="en">' in sheet.text
     # dates are written the French way ("1 mars 2026", never "Mar 1, 2026")
     assert re.search(
         r"\d{1,2} (janv\.|févr\.|mars|avr\.|mai|juin|juil\.|août|sept\.|oct\.|nov\.|déc\.) \d{4}",

@@ -91,11 +91,13 @@ async def home(request: Request[Any, Any, Any]) -> Response[str]:
     )
 
 
-def _described(description: dict[str, str], lang: str) -> str:
+def _described(description: dict[str, str], lang: str) -> tuple[str, str]:
+    """The description in the visitor's language, else English, French, any; with the
+    language it is written in (marked on the page for screen readers)."""
     for key in (lang, "en", "fr", *sorted(description)):
         if description.get(key):
-            return description[key]
-    return ""
+            return description[key], key
+    return "", lang
 
 
 @get("/projects/{slug:str}", name="project")
@@ -103,6 +105,7 @@ async def project(request: Request[Any, Any, Any], slug: FromPath[str]) -> Respo
     """A project's sheet: description, repositories, versions, license, reusers."""
     sheet = await catalogue.project_sheet(slug)
     lang = request_language(request)
+    description, description_lang = _described(sheet.description, lang)
     releases = sorted(
         (r for repo in sheet.repositories for r in repo.releases),
         key=lambda r: (r.published_at is not None, r.published_at),
@@ -115,7 +118,8 @@ async def project(request: Request[Any, Any, Any], slug: FromPath[str]) -> Respo
         "project.html",
         {
             "p": sheet,
-            "description": _described(sheet.description, lang),
+            "description": description,
+            "description_lang": description_lang,
             "releases": releases,
             "findings": findings,
             "license_disagreement": len(expressions) > 1,
