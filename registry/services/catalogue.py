@@ -193,10 +193,12 @@ async def search_projects(query: ProjectQuery, *, now: float | None = None) -> P
             where.append("s.tsv @@ tq")
             rank = "ts_rank(s.tsv, tq)"
         else:
-            source = "project_search s JOIN project_fts ON project_fts.rowid = s.project_id"
-            where.append("project_fts MATCH {}")
+            source = (
+                "(SELECT rowid AS fid, rank AS score FROM project_fts WHERE project_fts MATCH {}) f"
+                " JOIN project_search s ON s.project_id = f.fid"
+            )
             args.append(search_index.fts5_query(tokens))
-            rank = "(-bm25(project_fts))"
+            rank = "(-f.score)"
 
     def among(column: str, values: list[Any]) -> None:
         if values:
@@ -328,21 +330,39 @@ async def _facets(
             f"GROUP BY {value_expr}"
         )
     for name in ("language", "category"):
+        # the matched set drives, probing the values by primary key: CROSS JOIN fixes the
+        # join order on SQLite, LATERAL on PostgreSQL (else it hashes the whole table)
+        if db_is_postgres():
+            join = (
+                "CROSS JOIN LATERAL (SELECT value FROM project_search_value x WHERE "
+                f"x.project_id = s.project_id AND x.facet = '{name}' OFFSET 0) v"
+            )
+        else:
+            join = (
+                "CROSS JOIN project_search_value v ON v.project_id = s.project_id "
+                f"AND v.facet = '{name}'"
+            )
         branches.append(
             f"SELECT '{name}' AS f, v.value AS v, v.value AS l, COUNT(*) AS n FROM m s "
-            f"JOIN project_search_value v ON v.project_id = s.project_id AND v.facet = '{name}' "
-            "GROUP BY v.value"
+            f"{join} GROUP BY v.value"
         )
-    counters = ["COUNT(*) AS total"]
-    counters += [
-        "SUM(CASE WHEN s.fr_authorised THEN 1 ELSE 0 END) AS fr",
-        "SUM(CASE WHEN s.publiccode_valid THEN 1 ELSE 0 END) AS pc",
-    ]
-    for months in ACTIVITY_MONTHS:
-        since = int(now - months * MONTH_S)
-        counters.append(f"SUM(CASE WHEN s.activity_ts >= {since} THEN 1 ELSE 0 END) AS a{months}")
-    for least in REUSED_AT_LEAST:
-        counters.append(f"SUM(CASE WHEN s.reused_by >= {least} THEN 1 ELSE 0 END) AS r{least}")
+    # counters: one grouped scan each, cumulated in Python
+    activity_case = " ".join(
+        f"WHEN s.activity_ts >= {int(now - months * MONTH_S)} THEN '{months}'"
+        for months in ACTIVITY_MONTHS
+    )
+    reused_case = " ".join(
+        f"WHEN s.reused_by >= {least} THEN '{least}'" for least in reversed(REUSED_AT_LEAST)
+    )
+    for name, expr in (
+        ("_fr", "CASE WHEN s.fr_authorised THEN 'true' ELSE 'false' END"),
+        ("_pc", "CASE WHEN s.publiccode_valid THEN 'true' ELSE 'false' END"),
+        ("_active", f"CASE {activity_case} ELSE '0' END"),
+        ("_reused", f"CASE {reused_case} ELSE '0' END"),
+    ):
+        branches.append(
+            f"SELECT '{name}' AS f, {expr} AS v, '' AS l, COUNT(*) AS n FROM m s GROUP BY {expr}"
+        )
     matched = (
         f"WITH m AS MATERIALIZED (SELECT s.project_id, s.license, s.publisher_id, "
         f"s.publisher_name, s.publisher_kind, s.country, s.fr_authorised, s.publiccode_valid, "
@@ -355,10 +375,29 @@ async def _facets(
         + " UNION ALL ".join(branches)
         + f") u) x WHERE r <= {FACET_SIZE}"
     )
-    counts_sql = matched + f"SELECT {', '.join(counters)} FROM m s"
     grouped = await raw(grouped_sql, *args)
-    counted = (await raw(counts_sql, *args))[0]
-    total = int(counted["total"] or 0)
+    counters: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in grouped:
+        if row["f"].startswith("_"):
+            counters[row["f"]][str(row["v"])] = int(row["n"])
+    total = sum(counters["_fr"].values())
+
+    def at_least(name: str, steps: tuple[int, ...]) -> dict[int, int]:
+        """Cumulative counts: bucket k holds rows that reach step k but not the next."""
+        out, running = {}, 0
+        for step in sorted(steps, reverse=(name == "_reused")):
+            running += counters[name].get(str(step), 0)
+            out[step] = running
+        return out
+
+    active = at_least("_active", ACTIVITY_MONTHS)
+    reused = at_least("_reused", REUSED_AT_LEAST)
+    counted = {
+        "fr": counters["_fr"].get("true", 0),
+        "pc": counters["_pc"].get("true", 0),
+        **{f"a{m}": active[m] for m in ACTIVITY_MONTHS},
+        **{f"r{n}": reused[n] for n in REUSED_AT_LEAST},
+    }
 
     base = query.params()
     values: dict[str, list[FacetValue]] = defaultdict(list)
@@ -382,6 +421,8 @@ async def _facets(
     }
     for row in grouped:
         name = row["f"]
+        if name.startswith("_"):
+            continue
         value = str(row["v"])
         chosen = value in selected_lists[name]
         values[name].append(

@@ -229,9 +229,23 @@ async def _rows_for(ids: list[int]) -> tuple[list[tuple[Any, ...]], list[tuple[i
 
 
 _INSERT_COLUMNS = (
-    "project_id, slug, name, name_key, publisher_id, publisher_name, publisher_kind, country, "
-    "license, fr_authorised, language, publiccode_valid, activity_ts, reused_by, "
-    "latest_stable, summary, doc"
+    "project_id",
+    "slug",
+    "name",
+    "name_key",
+    "publisher_id",
+    "publisher_name",
+    "publisher_kind",
+    "country",
+    "license",
+    "fr_authorised",
+    "language",
+    "publiccode_valid",
+    "activity_ts",
+    "reused_by",
+    "latest_stable",
+    "summary",
+    "doc",
 )
 
 
@@ -243,26 +257,39 @@ async def _write(ids: list[int]) -> None:
     postgres = _is_postgres()
     if not postgres:
         await raw(f"DELETE FROM project_fts WHERE rowid IN ({marks})", *ids)
-    if rows:
-        row_marks = ", ".join(f"({_placeholders(17)})" for _ in rows)
-        await raw(
-            f"INSERT INTO project_search ({_INSERT_COLUMNS}) VALUES {row_marks}",
-            *[v for row in rows for v in row],
+    await _insert("project_search", _INSERT_COLUMNS, rows)
+    if not postgres:
+        await _insert("project_fts", ("rowid", "doc"), [(row[0], row[16]) for row in rows])
+    await _insert("project_search_value", ("project_id", "facet", "value"), values)
+
+
+async def _insert(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Insert rows with the driver's bulk path (COPY, executemany) inside the current
+    transaction; multi-row INSERTs through Piccolo outside one."""
+    if not rows:
+        return
+    engine = db.current_engine()
+    transaction = engine.current_transaction.get()
+    names = ", ".join(columns)
+    if transaction is not None and engine.engine_type == "postgres":
+        await transaction.connection.copy_records_to_table(
+            table, records=rows, columns=list(columns)
         )
-        if not postgres:
-            fts_marks = ", ".join("({}, {})" for _ in rows)
-            await raw(
-                f"INSERT INTO project_fts (rowid, doc) VALUES {fts_marks}",
-                *[v for row in rows for v in (row[0], row[16])],
-            )
-    if values:
-        for start in range(0, len(values), 2000):
-            chunk = values[start : start + 2000]
-            await raw(
-                "INSERT INTO project_search_value (project_id, facet, value) VALUES "
-                + ", ".join("({}, {}, {})" for _ in chunk),
-                *[v for row in chunk for v in row],
-            )
+        return
+    if transaction is not None:
+        marks = ", ".join("?" for _ in columns)
+        await transaction.connection.executemany(
+            f"INSERT INTO {table} ({names}) VALUES ({marks})", rows
+        )
+        return
+    size = max(1, 8000 // len(columns))
+    for start in range(0, len(rows), size):
+        chunk = rows[start : start + size]
+        row_marks = ", ".join(f"({_placeholders(len(columns))})" for _ in chunk)
+        await raw(
+            f"INSERT INTO {table} ({names}) VALUES {row_marks}",
+            *[v for row in chunk for v in row],
+        )
 
 
 async def refresh(project_ids: Iterable[int]) -> None:
