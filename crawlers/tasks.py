@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from celery import Celery
 from celery.schedules import crontab
 
-from registry.errors import ForgeError
+from registry.errors import ConflictError, ForgeError
 from registry.settings import Settings, get_settings
 
 log = logging.getLogger("communs.tasks")
@@ -47,12 +47,18 @@ def run_with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T
 
 
 async def crawl_account(settings: Settings, account_id: int) -> dict[str, Any]:
+    """Crawl one forge account unless another process is crawling it (then skipped)."""
     from crawlers.crawl import Crawler, CrawlSummary
     from crawlers.http import ForgeClient
+    from registry.services import crawl_locks
 
     summary = CrawlSummary()
-    async with ForgeClient(settings) as client:
-        await Crawler(client, actor="worker").crawl_account(account_id, summary)
+    try:
+        async with crawl_locks.holding(account_id), ForgeClient(settings) as client:
+            await Crawler(client, actor="worker").crawl_account(account_id, summary)
+    except ConflictError as busy:
+        log.info("crawl of account %s skipped: %s", account_id, busy.message)
+        return {"skipped": busy.message}
     return summary_dict(summary)
 
 

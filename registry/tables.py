@@ -286,6 +286,20 @@ class CrawlRun(Table, tablename="crawl_run"):
     project = ForeignKey(Project, on_delete=OnDelete.set_null, null=True)
 
 
+class CrawlLock(Table, tablename="crawl_lock"):
+    """Who is crawling a forge account right now: never two crawls of one account at once.
+
+    ``owner`` is ``host:pid`` of the crawling process; a lock whose heartbeat is older
+    than the stale limit, or whose process on this host is gone, may be taken over.
+    """
+
+    id = Serial(primary_key=True)
+    forge_account = ForeignKey(ForgeAccount, on_delete=OnDelete.cascade, null=False, unique=True)
+    owner = Varchar(length=200, null=False)
+    acquired_at = Timestamptz(default=TimestamptzNow())
+    heartbeat_at = Timestamptz(default=TimestamptzNow())
+
+
 class Peer(Table, tablename="peer"):
     """Another Communs instance whose feed this one pulls."""
 
@@ -339,6 +353,7 @@ TABLES: tuple[type[Table], ...] = (
     ReuseDeclaration,
     ReuseDeclarationHistory,
     CrawlRun,
+    CrawlLock,
     Peer,
     ChangeLog,
 )
