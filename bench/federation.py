@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from crawlers.federation import add_peer, fetch_instance, pull_peer  # noqa: E402
 from registry import db  # noqa: E402
-from registry.federation.apply import bulk_insert  # noqa: E402
+from registry.federation.bulk import bulk_insert  # noqa: E402
 from registry.settings import Settings  # noqa: E402
 from registry.tables import (  # noqa: E402
     ChangeLog,

@@ -37,22 +37,22 @@ from crawlers.http import ForgeClient, ForgeHTTPError
 from registry import db
 from registry.errors import CommunsError, NotFoundError, PermissionDeniedError, ValidationError
 from registry.federation import PROTOCOL_VERSION
-from registry.federation.apply import (
-    RELAY_POLICIES,
-    BatchReport,
-    Checked,
-    FederationError,
-    FeedRejectedError,
-    TrustContext,
-    apply_entries,
-    check_page,
-)
+from registry.federation.apply import apply_entries
 from registry.federation.identity import (
     Verifier,
     decode_public_key,
     fingerprint,
     load_identity,
     normalise_instance_url,
+)
+from registry.federation.verify import (
+    RELAY_POLICIES,
+    BatchReport,
+    Checked,
+    FederationError,
+    FeedRejectedError,
+    TrustContext,
+    check_page,
 )
 from registry.settings import Settings
 from registry.tables import Peer

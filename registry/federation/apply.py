@@ -1,48 +1,49 @@
-"""Checking and applying a page of a peer's feed, with provenance and authority.
+"""Applying a checked page of a peer's feed, with provenance and authority.
 
-Two steps, so that nothing is written before everything is known to be genuine:
+Pages are checked first (:mod:`registry.federation.verify`), so nothing is written
+before everything in the page is known to be genuine. :func:`apply_entries` then stores
+the checked entries, in the caller's transaction:
 
-1. :func:`check_page` verifies the page: positions strictly increasing after the cursor
-   asked for; every entry the peer originated signed by the peer's key, with ``seq``
-   equal to its position (so an old entry replayed at a new position is caught);
-   every relayed entry signed by its origin's key when this instance trusts that
-   origin. One bad signature, one malformed entry or one replay rejects the whole page
-   (:class:`FeedRejectedError`) and nothing of it is stored. A relayed entry from an
-   origin this instance does not trust is refused (not stored), or kept marked
-   unverified when the relay policy says ``unverified``. Entries this instance
-   originated, relayed back to it, are ignored: nothing is echoed.
-
-2. :func:`apply_entries` stores the checked entries, in the caller's transaction.
-   Authority: an entry only ever changes rows that its own origin created here (the
-   mapping's ``owner``); it never overwrites this instance's rows or another origin's.
-   The same software reached from two instances is one project (canonical repository
-   URL), carrying each instance's declarations with their origin. An entry whose
-   sequence number is not above the last applied for its record is a duplicate (the
-   same entry reached by two paths, or a retried pull) and changes nothing.
+* Authority: an entry only ever changes rows that its own origin created here (the
+  mapping's ``owner``); it never overwrites this instance's rows or another origin's.
+* The same software reached from two instances is one project (canonical repository
+  URL), carrying each instance's declarations with their origin; a publisher, forge
+  account or declaration whose natural key is already taken is merged the same way.
+* An entry whose sequence number is not above the last applied for its record is a
+  duplicate (the same entry reached by two paths, or a retried pull) and changes
+  nothing; so applying is idempotent and replays cannot roll a record back.
 
 Every applied entry is recorded in the change log with its origin and the envelope as
 received, which is what this instance relays to its own peers.
+
+The names of :mod:`registry.federation.verify` are re-exported here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from piccolo.columns import JSON, BigInt, Boolean, Date, Integer, Text, Timestamptz, Varchar
-from piccolo.columns.defaults.base import Default
 from piccolo.table import Table
 
-from registry.errors import CommunsError, URLError
-from registry.federation import PROTOCOL_VERSION
-from registry.federation.feed import FEDERATED, REFERENCES
-from registry.federation.identity import Verifier
+from registry.errors import URLError
+from registry.federation.bulk import bulk_insert
+from registry.federation.feed import REFERENCES
 from registry.federation.tables import FederationEntity, bind
+from registry.federation.verify import (
+    RELAY_POLICIES,
+    BatchReport,
+    Checked,
+    FederationError,
+    FeedRejectedError,
+    TrustContext,
+    check_page,
+)
 from registry.tables import (
     ChangeLog,
     ForgeAccount,
@@ -55,7 +56,16 @@ from registry.urls import canonical_url
 
 log = logging.getLogger("communs.federation")
 
-RELAY_POLICIES = ("refuse", "unverified")
+__all__ = [
+    "RELAY_POLICIES",
+    "BatchReport",
+    "Checked",
+    "FederationError",
+    "FeedRejectedError",
+    "TrustContext",
+    "apply_entries",
+    "check_page",
+]
 _TABLES: dict[str, type[Table]] = {
     "publisher": Publisher,
     "forge_account": ForgeAccount,
@@ -96,161 +106,6 @@ _REQUIRED_REFS: dict[str, tuple[str, ...]] = {
     "reuse_declaration": ("publisher", "project"),
 }
 _CHUNK = 400
-
-
-class FederationError(CommunsError):
-    """A peer answered wrongly or not at all."""
-
-    status = 502
-    title = "Peer error"
-
-
-class FeedRejectedError(FederationError):
-    """A feed page that is not genuine (bad signature, replay, malformed): refused whole."""
-
-
-@dataclass(frozen=True)
-class TrustContext:
-    """Who this instance is, which peer is being pulled and which keys it trusts.
-
-    ``keys`` maps instance URLs to the public keys trusted here (the pulled peer's
-    included). ``relay_policy`` decides what happens to a relayed entry from an origin
-    not in ``keys``: ``refuse`` (not stored) or ``unverified`` (stored, marked so).
-    """
-
-    self_url: str
-    peer_url: str
-    peer_key: str
-    keys: Mapping[str, str]
-    relay_policy: str = "refuse"
-
-
-@dataclass
-class Checked:
-    position: int
-    payload: dict[str, Any]
-    envelope: dict[str, Any]
-    verified: bool
-
-
-@dataclass
-class BatchReport:
-    """What a page (or a whole pull) did; the counts add up to ``received``."""
-
-    received: int = 0
-    applied: int = 0
-    duplicates: int = 0
-    echoes: int = 0
-    unverified: int = 0
-    refused: list[str] = field(default_factory=list)
-
-    def add(self, other: BatchReport) -> None:
-        self.received += other.received
-        self.applied += other.applied
-        self.duplicates += other.duplicates
-        self.echoes += other.echoes
-        self.unverified += other.unverified
-        self.refused.extend(other.refused)
-
-
-def _payload_problem(payload: Any) -> str | None:
-    if not isinstance(payload, dict):
-        return "payload is not an object"
-    if payload.get("protocol") != PROTOCOL_VERSION:
-        return f"unsupported protocol {payload.get('protocol')!r}"
-    origin, seq = payload.get("origin"), payload.get("seq")
-    if not isinstance(origin, str) or not origin.startswith(("http://", "https://")):
-        return "origin is not an instance URL"
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq <= 0:
-        return "seq is not a positive integer"
-    if payload.get("entity") not in FEDERATED:
-        return f"unknown entity {payload.get('entity')!r}"
-    ident = payload.get("id")
-    if not isinstance(ident, str) or not ident or len(ident) > 100:
-        return "id is not a record id"
-    if not isinstance(payload.get("action"), str) or len(payload["action"]) > 20:
-        return "action is not a short string"
-    if not isinstance(payload.get("data"), dict):
-        return "data is not an object"
-    if not isinstance(payload.get("tombstone"), bool):
-        return "tombstone is not a boolean"
-    return None
-
-
-def check_page(
-    page: Any, after: int, trust: TrustContext, verifier: Verifier | None = None
-) -> tuple[list[Checked], BatchReport, int]:
-    """Verify a feed page; return the entries to apply, a report and the next cursor.
-
-    Raises :class:`FeedRejectedError` when anything in the page is not genuine.
-    """
-    verifier = verifier or Verifier()
-    report = BatchReport()
-    if not isinstance(page, dict) or not isinstance(page.get("entries"), list):
-        raise FeedRejectedError(f"{trust.peer_url}: the feed page is not a feed object")
-    next_cursor = page.get("next")
-    if not isinstance(next_cursor, int) or isinstance(next_cursor, bool) or next_cursor < after:
-        raise FeedRejectedError(
-            f"{trust.peer_url}: the feed's next cursor {next_cursor!r} goes back"
-        )
-    checked: list[Checked] = []
-    last = after
-    for item in page["entries"]:
-        report.received += 1
-        if not isinstance(item, dict):
-            raise FeedRejectedError(f"{trust.peer_url}: a feed item is not an object")
-        position, envelope = item.get("position"), item.get("entry")
-        if not isinstance(position, int) or isinstance(position, bool) or position <= last:
-            raise FeedRejectedError(
-                f"{trust.peer_url}: position {position!r} is not after {last} (replayed entry?)"
-            )
-        last = position
-        payload = envelope.get("payload") if isinstance(envelope, dict) else None
-        problem = _payload_problem(payload)
-        if problem:
-            raise FeedRejectedError(f"{trust.peer_url}: entry at position {position}: {problem}")
-        assert isinstance(envelope, dict) and isinstance(payload, dict)
-        origin = payload["origin"].rstrip("/")
-        if origin == trust.self_url:
-            report.echoes += 1
-            continue
-        if origin == trust.peer_url:
-            if payload["seq"] != position:
-                raise FeedRejectedError(
-                    f"{trust.peer_url}: entry at position {position} has seq {payload['seq']} "
-                    "(an old entry replayed)"
-                )
-            if not verifier.verify(envelope, trust.peer_key):
-                raise FeedRejectedError(
-                    f"{trust.peer_url}: bad signature on entry at position {position}"
-                )
-            checked.append(Checked(position, payload, envelope, True))
-            continue
-        key = trust.keys.get(origin)
-        if key is not None:
-            if not verifier.verify(envelope, key):
-                raise FeedRejectedError(
-                    f"{trust.peer_url}: entry at position {position} claims origin {origin} "
-                    "but is not signed by its key"
-                )
-            checked.append(Checked(position, payload, envelope, True))
-        elif verifier.verify(envelope, trust.peer_key):
-            raise FeedRejectedError(
-                f"{trust.peer_url}: entry at position {position} is signed by the peer "
-                f"itself but claims origin {origin}"
-            )
-        elif trust.relay_policy == "unverified":
-            report.unverified += 1
-            checked.append(Checked(position, payload, envelope, False))
-        else:
-            report.refused.append(
-                f"position {position}: origin {origin} is not trusted here; entry refused"
-            )
-    if last > next_cursor:
-        raise FeedRejectedError(
-            f"{trust.peer_url}: next cursor {next_cursor} is before its entries"
-        )
-    return checked, report, next_cursor
 
 
 # Applying -------------------------------------------------------------------------------
@@ -328,79 +183,6 @@ _NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "repository": ("url",),
 }
 _ORDER = ("publisher", "forge_account", "project", "reuse_declaration")
-
-
-def _row_defaults(table: type[Table]) -> dict[str, Any]:
-    """Every column but the primary key with its default, as a bulk insert needs."""
-    out: dict[str, Any] = {}
-    for column in table._meta.columns:
-        if column._meta.primary_key:
-            continue
-        value = column.get_default_value()
-        if isinstance(value, Default):  # TimestamptzNow and friends
-            value = value.python()
-        out[column._meta.name] = value
-    return out
-
-
-def _json_columns(table: type[Table]) -> frozenset[str]:
-    return frozenset(c._meta.name for c in table._meta.columns if isinstance(c, JSON))
-
-
-def _adapt(json_columns: frozenset[str], row: dict[str, Any]) -> list[Any]:
-    return [
-        json.dumps(value, ensure_ascii=False)
-        if name in json_columns and not isinstance(value, str)
-        else value
-        for name, value in row.items()
-    ]
-
-
-async def bulk_insert(
-    table: type[Table], rows: list[dict[str, Any]], returning: tuple[str, ...] = ()
-) -> list[dict[str, Any]]:
-    """``INSERT ... ON CONFLICT DO NOTHING`` of many rows in few statements (the ORM's
-    per-object inserts cost a millisecond each). Returns the ``returning`` columns of the
-    rows actually inserted; the others met a unique constraint."""
-    if not rows:
-        return []
-    defaults = _row_defaults(table)
-    full = [{**defaults, **row} for row in rows]
-    columns = list(full[0])
-    per_row = "(" + ", ".join(["{}"] * len(columns)) + ")"
-    names = ", ".join(f'"{c}"' for c in columns)
-    tail = (" RETURNING " + ", ".join(f'"{c}"' for c in ("id", *returning))) if returning else ""
-    size = max(1, min(500, 30_000 // len(columns)))
-    json_columns = _json_columns(table)
-    out: list[dict[str, Any]] = []
-    for start in range(0, len(full), size):
-        chunk = full[start : start + size]
-        params = [value for row in chunk for value in _adapt(json_columns, row)]
-        values = ", ".join([per_row] * len(chunk))
-        sql = (
-            f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES {values}'
-            f" ON CONFLICT DO NOTHING{tail}"
-        )
-        out.extend(await _run_raw(table, sql, params))
-    return out
-
-
-async def _run_raw(table: type[Table], sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    """Run ``sql`` (``{}`` placeholders) on the current transaction's own connection,
-    skipping the ORM's query building, which costs more than the database for big
-    statements; outside a transaction, through the ORM."""
-    engine = table._meta.db
-    transaction = engine.current_transaction.get()
-    if transaction is None:
-        return list(await table.raw(sql, *params) or [])
-    if engine.engine_type == "sqlite":
-        cursor = await transaction.connection.execute(sql.replace("{}", "?"), params)
-        rows = await cursor.fetchall()
-        await cursor.close()
-        return [dict(row) for row in rows]
-    parts = sql.split("{}")
-    numbered = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))
-    return [dict(row) for row in await transaction.connection.fetch(numbered, *params)]
 
 
 @dataclass
