@@ -80,12 +80,16 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--projects", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--data-dir", type=Path, help="reuse a catalogue seeded by a former run")
+    parser.add_argument("--only", default="", help="comma-separated page kinds to measure")
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="communs-web-bench-"))
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="communs-web-bench-"))
     url = f"sqlite:///{data_dir / 'communs.sqlite3'}"
-    started = time.perf_counter()
-    seeded = await _seed(url, args.projects)
-    print(f"seeded in {time.perf_counter() - started:.0f} s: {seeded}", flush=True)
+    if args.data_dir is None:
+        started = time.perf_counter()
+        seeded = await _seed(url, args.projects)
+        print(f"seeded in {time.perf_counter() - started:.0f} s: {seeded}", flush=True)
+        print(f"catalogue kept in {data_dir} (--data-dir to reuse it)", flush=True)
     publishers = await _publisher_slugs(url, 200)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMUNS_")}
@@ -130,6 +134,8 @@ async def main() -> None:
                     pass
                 await asyncio.sleep(0.1)
             for name, paths in scenarios.items():
+                if args.only and name not in args.only.split(","):
+                    continue
                 headers = {"HX-Request": "true"} if name == "search_htmx" else {}
                 for path in paths[:20]:  # warm-up
                     await client.get(path, headers=headers)

@@ -109,3 +109,20 @@ async def test_every_page_sends_a_strict_content_security_policy(client: AsyncTe
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy, path
         assert "frame-ancestors 'none'" in policy
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_a_remembered_search_follows_catalogue_changes(
+    client: AsyncTestClient, visitor: Any
+) -> None:
+    before = await client.get("/?min_reused=1")
+    assert "1 project" in text_of(before.text)  # Lutece core, reused by Occitanie
+    await visitor.sign_in("marie")
+    form = await client.get("/projects/lutece-tech-plugin-rest/reuse")
+    version = re.findall(r'<option value="([^"]+)"', form.text)[0]
+    await visitor.post_form(
+        "/projects/lutece-tech-plugin-rest/reuse",
+        "/projects/lutece-tech-plugin-rest/reuse",
+        {"version": version, "status": "production", "action": "save"},
+    )
+    after = await client.get("/?min_reused=1")
+    assert "2 projects" in text_of(after.text)
