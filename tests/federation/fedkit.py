@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import datetime as dt
 import os
 import signal
 import socket
@@ -202,35 +201,33 @@ async def create_project(
     return project_id
 
 
+def _admin() -> Any:
+    from registry.services.declarations import Actor
+
+    return Actor(user_id=None, name="test-admin", is_admin=True)
+
+
 async def declare(
     publisher: int, project: int, *, status: str = "production", version: str = "1.2.0"
 ) -> int:
+    """Declare reuse through the declarations service (as the API does)."""
+    from registry.services import declarations as service
+
     values: dict[str, Any] = {
-        "publisher": publisher,
-        "project": project,
         "status": status,
         "version": version,
-        "since": dt.date(2025, 3, 1),
+        "since": "2025-03-01",
         "service_url": "https://services.example.fr/app",
         "comment": "en production",
     }
-    async with db.transaction():
-        rows = await ReuseDeclaration.insert(ReuseDeclaration(**values)).returning(
-            ReuseDeclaration.id
-        )
-        declaration_id = int(rows[0]["id"])
-        await changelog.record("reuse_declaration", declaration_id, "create", values, actor="test")
-    return declaration_id
+    declared = await service.declare(_admin(), publisher, project, values)
+    return declared.id
 
 
 async def withdraw(declaration: int) -> None:
-    async with db.transaction():
-        await ReuseDeclaration.update({ReuseDeclaration.status: "withdrawn"}).where(
-            ReuseDeclaration.id == declaration
-        )
-        await changelog.record(
-            "reuse_declaration", declaration, "update", {"status": "withdrawn"}, actor="test"
-        )
+    from registry.services import declarations as service
+
+    await service.withdraw(_admin(), declaration)
 
 
 async def seed(count: int, prefix: str = "ville") -> None:
