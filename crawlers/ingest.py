@@ -32,7 +32,7 @@ from registry.services.repositories import (
     ProjectFields,
     ReleaseRecord,
     RepositoryRecord,
-    save_repository,
+    save_page,
 )
 from registry.urls import canonical_url
 
@@ -183,11 +183,12 @@ async def ingest_page(
 ) -> PageOutcome:
     """Save a page of records and the run's counters in one transaction."""
     outcome = PageOutcome(failures=list(failures or []))
+    page = list(records)
     async with db.transaction():
-        for record in records:
-            result = await save_repository(
-                record, forge_account_id=forge_account_id, publisher_id=publisher_id, actor=actor
-            )
+        results = await save_page(
+            page, forge_account_id=forge_account_id, publisher_id=publisher_id, actor=actor
+        )
+        for record, result in zip(page, results, strict=True):
             getattr(outcome, result.outcome).append(record.url)
         if run_id is not None:
             await crawl_runs.add_counts(

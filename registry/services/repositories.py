@@ -28,13 +28,16 @@ from registry.services import changelog
 from registry.tables import LicenseFinding, Project, Release, Repository
 
 __all__ = [
+    "Known",
     "LicenseRecord",
     "ProjectFields",
     "ReleaseRecord",
     "RepositoryRecord",
     "SaveOutcome",
+    "load_known",
     "mark_gone",
     "project_slug",
+    "save_page",
     "save_repository",
 ]
 
@@ -189,6 +192,40 @@ async def _free_slug(base: str) -> str:
     return slug
 
 
+@dataclass
+class Known:
+    """What the catalogue already holds for a page of records, read in a few queries
+    instead of several per repository."""
+
+    by_url: dict[str, dict[str, Any]] = field(default_factory=dict)
+    releases: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    findings: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    projects: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+async def load_known(records: list[RepositoryRecord]) -> Known:
+    """The rows a page of records may update (by canonical URL)."""
+    known = Known()
+    urls = [r.url for r in records]
+    if not urls:
+        return known
+    rows = await Repository.select().where(Repository.url.is_in(urls)).output(load_json=True)
+    known.by_url = {row["url"]: row for row in rows}
+    ids = [row["id"] for row in rows]
+    if ids:
+        for release in await Release.select().where(Release.repository.is_in(ids)):
+            known.releases.setdefault(release["repository"], []).append(release)
+        for finding in await LicenseFinding.select().where(LicenseFinding.repository.is_in(ids)):
+            known.findings.setdefault(finding["repository"], []).append(finding)
+        project_ids = [row["project"] for row in rows if row["project"] is not None]
+        if project_ids:
+            projects = (
+                await Project.select().where(Project.id.is_in(project_ids)).output(load_json=True)
+            )
+            known.projects = {p["id"]: p for p in projects}
+    return known
+
+
 async def _find(record: RepositoryRecord, forge_account_id: int | None) -> dict[str, Any] | None:
     row = (
         await Repository.select().where(Repository.url == record.url).output(load_json=True).first()
@@ -215,16 +252,27 @@ async def save_repository(
     publisher_id: int | None = None,
     actor: str = "crawler",
     now: dt.datetime | None = None,
+    known: Known | None = None,
+    touch: bool = True,
 ) -> SaveResult:
     """Make the catalogue agree with ``record``; see the module docstring.
 
     ``outcome`` is ``added`` for a new repository, ``changed`` when anything about it (its
     row, releases, license findings, project, or a ``gone`` mark lifted) changed, else
-    ``unchanged``. ``last_seen_at`` is refreshed without counting as a change.
+    ``unchanged``. ``last_seen_at`` is refreshed without counting as a change (unless
+    ``touch`` is false: :func:`save_page` refreshes a whole page in one query). ``known``
+    is the page's preloaded state (:func:`load_known`); without it the rows are read here.
     """
     now = now or dt.datetime.now(dt.UTC)
     values = _record_values(record)
-    row = await _find(record, forge_account_id)
+    if known is None:
+        known = await load_known([record])
+    row = known.by_url.get(record.url) or (
+        await _find(record, forge_account_id) if record.forge_id else None
+    )
+    if row is not None and row["url"] != record.url:
+        # found by forge id (renamed): read its details now
+        known = await load_known([RepositoryRecord(url=row["url"], forge_kind="", path="")])
     changed: list[str] = []
     if row is None:
         inserted = await Repository.insert(
@@ -249,7 +297,7 @@ async def save_repository(
         repo_id = int(row["id"])
         project_id = row["project"]
         diff = _diff(row, values)
-        update: dict[Any, Any] = {Repository.last_seen_at: now}
+        update: dict[Any, Any] = {Repository.last_seen_at: now} if touch else {}
         for name, value in diff.items():
             update[getattr(Repository, name)] = value
         if row["gone_at"] is not None:
@@ -258,7 +306,8 @@ async def save_repository(
         if forge_account_id is not None and row["forge_account"] != forge_account_id:
             update[Repository.forge_account] = forge_account_id
             diff["forge_account"] = forge_account_id
-        await Repository.update(update).where(Repository.id == repo_id)
+        if update:
+            await Repository.update(update).where(Repository.id == repo_id)
         if diff:
             data = {k: v for k, v in diff.items() if k not in ("publiccode_text",)}
             await changelog.record(
@@ -271,13 +320,18 @@ async def save_repository(
             changed.extend(diff)
         outcome = "unchanged"
 
-    if await _save_releases(repo_id, record.releases, actor):
+    if await _save_releases(repo_id, record.releases, actor, known.releases.get(repo_id, [])):
         changed.append("releases")
-    if await _save_licenses(repo_id, record.licenses, actor):
+    if await _save_licenses(repo_id, record.licenses, actor, known.findings.get(repo_id, [])):
         changed.append("licenses")
     if record.project is not None:
         project_id, project_changed = await _save_project(
-            repo_id, project_id, record, publisher_id, actor
+            repo_id,
+            project_id,
+            record,
+            publisher_id,
+            actor,
+            known.projects.get(project_id) if project_id is not None else None,
         )
         if project_changed:
             changed.append("project")
@@ -286,13 +340,15 @@ async def save_repository(
     return SaveResult(outcome, repo_id, project_id, changed)
 
 
-async def _save_releases(repo_id: int, releases: tuple[ReleaseRecord, ...], actor: str) -> bool:
-    rows = await Release.select().where(Release.repository == repo_id)
+async def _save_releases(
+    repo_id: int, releases: tuple[ReleaseRecord, ...], actor: str, rows: list[dict[str, Any]]
+) -> bool:
     existing = {r["tag"]: r for r in rows}
     wanted: dict[str, ReleaseRecord] = {}
     for release in releases:
         wanted.setdefault(release.tag, release)
     changed = False
+    new_rows: list[dict[str, Any]] = []
     for tag, release in wanted.items():
         new = {
             "version": release.version,
@@ -304,17 +360,7 @@ async def _save_releases(repo_id: int, releases: tuple[ReleaseRecord, ...], acto
         }
         old = existing.get(tag)
         if old is None:
-            inserted = await Release.insert(Release(repository=repo_id, tag=tag, **new)).returning(
-                Release.id
-            )
-            await changelog.record(
-                "release",
-                int(inserted[0]["id"]),
-                "added",
-                {"repository": repo_id, "tag": tag, **new},
-                actor=actor,
-            )
-            changed = True
+            new_rows.append({"tag": tag, **new})
             continue
         diff = _diff(old, new)
         if diff:
@@ -329,6 +375,20 @@ async def _save_releases(repo_id: int, releases: tuple[ReleaseRecord, ...], acto
                 actor=actor,
             )
             changed = True
+    if new_rows:
+        inserted = await Release.insert(
+            *(Release(repository=repo_id, **values) for values in new_rows)
+        ).returning(Release.id, Release.tag)
+        ids = {row["tag"]: int(row["id"]) for row in inserted}
+        for values in new_rows:
+            await changelog.record(
+                "release",
+                ids[values["tag"]],
+                "added",
+                {"repository": repo_id, **values},
+                actor=actor,
+            )
+        changed = True
     for tag, old in existing.items():
         if tag not in wanted:
             await Release.delete().where(Release.id == old["id"])
@@ -343,8 +403,9 @@ async def _save_releases(repo_id: int, releases: tuple[ReleaseRecord, ...], acto
     return changed
 
 
-async def _save_licenses(repo_id: int, licenses: tuple[LicenseRecord, ...], actor: str) -> bool:
-    rows = await LicenseFinding.select().where(LicenseFinding.repository == repo_id)
+async def _save_licenses(
+    repo_id: int, licenses: tuple[LicenseRecord, ...], actor: str, rows: list[dict[str, Any]]
+) -> bool:
     existing = {(r["source"], r["file"]): r for r in rows}
     wanted: dict[tuple[str, str], LicenseRecord] = {}
     for finding in licenses:
@@ -400,6 +461,7 @@ async def _save_project(
     record: RepositoryRecord,
     publisher_id: int | None,
     actor: str,
+    row: dict[str, Any] | None,
 ) -> tuple[int, bool]:
     assert record.project is not None
     fields = record.project
@@ -423,7 +485,8 @@ async def _save_project(
             actor=actor,
         )
         return project_id, True
-    row = await Project.select().where(Project.id == project_id).output(load_json=True).first()
+    if row is None:
+        row = await Project.select().where(Project.id == project_id).output(load_json=True).first()
     if row is None:
         return project_id, False
     diff = _diff(row, new)
@@ -435,6 +498,35 @@ async def _save_project(
     await Project.update(update).where(Project.id == project_id)
     await changelog.record("project", project_id, "changed", {"changed": diff}, actor=actor)
     return project_id, True
+
+
+async def save_page(
+    records: list[RepositoryRecord],
+    *,
+    forge_account_id: int | None = None,
+    publisher_id: int | None = None,
+    actor: str = "crawler",
+) -> list[SaveResult]:
+    """:func:`save_repository` for a page of records, with the page's known rows read in a
+    few queries and ``last_seen_at`` refreshed in one. Run it inside a transaction."""
+    now = dt.datetime.now(dt.UTC)
+    known = await load_known(records)
+    results = [
+        await save_repository(
+            record,
+            forge_account_id=forge_account_id,
+            publisher_id=publisher_id,
+            actor=actor,
+            now=now,
+            known=known,
+            touch=False,
+        )
+        for record in records
+    ]
+    ids = [r.repository_id for r in results if r.outcome != "added"]
+    if ids:
+        await Repository.update({Repository.last_seen_at: now}).where(Repository.id.is_in(ids))
+    return results
 
 
 async def mark_gone(
