@@ -106,7 +106,7 @@ def repo_object(repo: Repository, req: Request) -> dict[str, Any]:
         "default_branch": repo.default_branch,
         "archived": repo.archived,
         "created_at": iso_z(repo.created_at),
-        "updated_at": iso_z(repo.pushed_at),
+        "updated_at": iso_z(repo.activity_at),
         "archived_at": iso_z(repo.pushed_at) if repo.archived else _EPOCH,
         "permissions": {"admin": False, "push": False, "pull": True},
         "has_issues": True,
@@ -258,7 +258,7 @@ def search_repos(app: FakeForge, req: Request) -> Response:
     sort_key = {
         "alpha": lambda r: r.name.lower(),
         "created": lambda r: r.created_at,
-        "updated": lambda r: r.pushed_at,
+        "updated": lambda r: r.activity_at,
         "id": lambda r: r.id,
     }.get(req.query.get("sort", "alpha"), lambda r: r.name.lower())
     repos.sort(key=sort_key, reverse=req.query.get("order", "asc") == "desc")

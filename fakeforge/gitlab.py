@@ -82,7 +82,7 @@ def project_object(
         "forks_count": 0,
         "avatar_url": None,
         "star_count": 0,
-        "last_activity_at": iso_ms_z(repo.pushed_at),
+        "last_activity_at": iso_ms_z(repo.activity_at),
         "namespace": namespace(account, req),
     }
     if simple:
@@ -90,7 +90,7 @@ def project_object(
     obj.update(
         {
             "description_html": "" if repo.description is None else f"<p>{repo.description}</p>",
-            "updated_at": iso_ms_z(repo.pushed_at),
+            "updated_at": iso_ms_z(repo.activity_at),
             "visibility": "public",
             "archived": repo.archived,
             "empty_repo": False,
@@ -278,8 +278,8 @@ def list_group_projects(app: FakeForge, req: Request) -> Response:
         "name": lambda r: (r.name.lower(), r.id),
         "path": lambda r: (r.name.lower(), r.id),
         "created_at": lambda r: (r.created_at, r.id),
-        "updated_at": lambda r: (r.pushed_at, r.id),
-        "last_activity_at": lambda r: (r.pushed_at, r.id),
+        "updated_at": lambda r: (r.activity_at, r.id),
+        "last_activity_at": lambda r: (r.activity_at, r.id),
     }.get(order_by, lambda r: (r.created_at, r.id))
     repos = sorted(repos, key=sort_key, reverse=sort == "desc")
     return _paginate(app, req, repos, render, key)

@@ -124,6 +124,16 @@ class Repository:
         return self._releases or []
 
     @property
+    def activity_at(self) -> datetime:
+        """When GitLab (``last_activity_at``) and Gitea (``updated_at``) say the repository
+        last changed: its last push, or a newer tag or release, since pushing a tag is
+        activity too. Generated repositories' tags are never newer than their push."""
+        if self.generator is not None and self._tags is None:
+            return self.pushed_at
+        dates = [t.date for t in self.tags] + [r.published_at for r in self.releases]
+        return max([self.pushed_at, *dates])
+
+    @property
     def owner_login(self) -> str:
         assert self.account is not None
         return self.account.login

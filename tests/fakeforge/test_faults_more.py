@@ -196,3 +196,23 @@ async def test_repeat_fault_on_graphql_repeats_a_listing_query_not_another_query
         "/github/api/graphql", json={"query": query, "variables": {"after": cursor}}
     )
     assert again.json() == first.json()
+
+
+async def test_a_new_tag_is_activity_on_gitlab_and_gitea(
+    app: FakeForge, client: httpx.AsyncClient
+) -> None:
+    import datetime as dt
+
+    from fakeforge.model import Tag
+
+    repo = app.world.repo("org", "repo-00001")
+    assert repo is not None
+    before = (await client.get("/gitea/api/v1/repos/org/repo-00001")).json()["updated_at"]
+    newer = repo.pushed_at + dt.timedelta(days=3)
+    repo._tags = [Tag("v2.0.0", newer, "a" * 40), *repo.tags]
+    app.cache.clear()
+    gitea = (await client.get("/gitea/api/v1/repos/org/repo-00001")).json()["updated_at"]
+    gitlab = (await client.get(f"/gitlab/api/v4/projects/{repo.id}")).json()["last_activity_at"]
+    assert gitea != before
+    assert gitea.startswith(newer.strftime("%Y-%m-%dT%H:%M:%S"))
+    assert gitlab.startswith(newer.strftime("%Y-%m-%dT%H:%M:%S"))
