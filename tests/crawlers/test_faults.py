@@ -6,6 +6,7 @@ repository that could not be read is never marked gone."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -123,6 +124,9 @@ async def test_lasting_error_on_one_repository_is_named_and_it_is_not_marked_gon
     before = await catalogue()
     broken = forge.world.repo(OWNER, "repo-00003")
     assert broken is not None
+    # it changed on the forge, so the recrawl must read it again, and cannot
+    broken.pushed_at += dt.timedelta(hours=1)
+    forge.cache.clear()
     path = (
         f"/projects/{broken.id}/repository/tags"
         if forge_kind == "gitlab"
