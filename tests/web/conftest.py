@@ -27,7 +27,7 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from registry import db, licenses, versions
+from registry import db, licenses, publiccode, versions
 from registry.services import accounts, registrations, search_index
 from registry.settings import Settings
 from registry.tables import (
@@ -53,6 +53,17 @@ LUTECE_REPOS = (
     "lutece-tech-plugin-rest",
     "lutece-search-plugin-solr",
 )
+PORTAL_PUBLICCODE = """publiccodeYmlVersion: "0.4"
+name: Portail citoyen
+url: https://git.occitanie.example/portail/portail-citoyen
+maintenance:
+  type: internal
+  contacts:
+    - name: Jeanne Martin
+      email: jeanne.martin@occitanie.example
+      affiliation: DSI Région Occitanie
+"""
+PORTAL_REPORT = publiccode.parse(PORTAL_PUBLICCODE)
 HOSTILE_DESCRIPTION = """# Hostile
 
 <script>document.title = "pwned-script"</script>
@@ -192,6 +203,9 @@ async def seed_catalogue() -> dict[str, Any]:
             forge_kind="gitlab",
             name="portail-citoyen",
             language="Java",
+            publiccode_text=PORTAL_PUBLICCODE,
+            publiccode_valid=PORTAL_REPORT.valid,
+            publiccode_results=[r.as_dict() for r in PORTAL_REPORT.results],
         )
     )
     rows = await Project.insert(

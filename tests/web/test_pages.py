@@ -80,6 +80,18 @@ async def test_project_sheet_shows_versions_license_and_reusers(
     assert missing.status_code == 404 and "Page not found" in missing.text
 
 
+async def test_sheet_shows_publiccode_contacts_and_its_errors_for_maintainers(
+    client: AsyncTestClient,
+) -> None:
+    text = text_of((await client.get("/projects/lutece-occitanie-portal")).text)
+    assert "Jeanne Martin, DSI Région Occitanie — jeanne.martin@occitanie.example" in text
+    section = text[text.index("Repositories") :]
+    assert "invalid" in section, section[:500]
+    assert re.search(
+        r"error line 1 developmentStatus ?: developmentStatus is a required field", section
+    )
+
+
 async def test_publisher_page_lists_accounts_published_and_reused(client: AsyncTestClient) -> None:
     paris = text_of((await client.get("/publishers/ville-de-paris")).text)
     assert "github.com/lutece-platform" in paris and "Lutece core" in paris

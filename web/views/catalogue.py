@@ -14,8 +14,8 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.params import FromPath
 
-from registry import db
-from registry.errors import ValidationError
+from registry import db, publiccode
+from registry.errors import CommunsError, ValidationError
 from registry.services import catalogue
 from registry.tables import ChangeLog, Publisher
 from web import i18n
@@ -135,6 +135,19 @@ def _described(description: dict[str, str], lang: str) -> tuple[str, str]:
     return "", lang
 
 
+def maintenance_of(publiccode_text: str) -> publiccode.Maintenance | None:
+    """Who maintains the software, as its publiccode.yml says (contacts, contractors);
+    None without a readable file. An invalid file still names its contacts."""
+    if not publiccode_text:
+        return None
+    try:
+        report = publiccode.parse(publiccode_text)
+    except CommunsError:
+        return None
+    data = getattr(report, "data", None)
+    return getattr(data, "maintenance", None)
+
+
 @get("/projects/{slug:str}", name="project")
 async def project(request: Request[Any, Any, Any], slug: FromPath[str]) -> Response[str]:
     """A project's sheet: description, repositories, versions, license, reusers."""
@@ -158,6 +171,7 @@ async def project(request: Request[Any, Any, Any], slug: FromPath[str]) -> Respo
             "releases": releases,
             "findings": findings,
             "license_disagreement": len(expressions) > 1,
+            "maintenance": maintenance_of(sheet.publiccode_text),
             "language_names": i18n.LANGUAGE_NAMES,
         },
     )
