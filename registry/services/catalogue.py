@@ -17,7 +17,7 @@ import base64
 import datetime as dt
 import json
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -177,7 +177,9 @@ async def search_projects(query: ProjectQuery, *, now: float | None = None) -> P
     sort = _validate(query)
     await search_index.sync()
     postgres = db_is_postgres()
-    now = time.time() if now is None else now
+    # to the minute: "active in the last N months" needs no more, and facet counts of
+    # the same search can then be reused (see _FACET_CACHE)
+    now = float(int(time.time()) // 60 * 60) if now is None else now
     tokens = search_index.query_tokens(query.q)
     if sort == "relevance" and not tokens:
         sort = "name"
@@ -319,6 +321,23 @@ _GROUPED = (
 )
 
 
+#: facet counts of recent searches, keyed by the index version: paging through results or
+#: a popular search reuses them until the catalogue changes. 0 turns the cache off.
+FACET_CACHE_SIZE = 256
+_FACET_CACHE: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
+
+
+def _engine_key() -> str:
+    from registry import db
+
+    engine = db.current_engine()
+    return str(getattr(engine, "path", "") or getattr(engine, "config", {}).get("dsn", ""))
+
+
+def clear_facet_cache() -> None:
+    _FACET_CACHE.clear()
+
+
 async def _facets(
     query: ProjectQuery, source: str, condition: str, args: list[Any], now: float
 ) -> tuple[int, list[Facet]]:
@@ -375,7 +394,17 @@ async def _facets(
         + " UNION ALL ".join(branches)
         + f") u) x WHERE r <= {FACET_SIZE}"
     )
-    grouped = await raw(grouped_sql, *args)
+    key = (_engine_key(), search_index.indexed_change_id, grouped_sql, tuple(args))
+    cached = _FACET_CACHE.get(key) if search_index.indexed_change_id >= 0 else None
+    if cached is not None:
+        _FACET_CACHE.move_to_end(key)
+        grouped = cached
+    else:
+        grouped = await raw(grouped_sql, *args)
+        if FACET_CACHE_SIZE:
+            _FACET_CACHE[key] = grouped
+            while len(_FACET_CACHE) > FACET_CACHE_SIZE:
+                _FACET_CACHE.popitem(last=False)
     counters: dict[str, dict[str, int]] = defaultdict(dict)
     for row in grouped:
         if row["f"].startswith("_"):

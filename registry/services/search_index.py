@@ -365,14 +365,21 @@ async def _affected_projects(entries: list[dict[str, Any]]) -> set[int]:
     return ids
 
 
+#: the change log id the index reflected at this process's last :func:`sync`; readers
+#: key caches on it (the change log only grows, so a key never comes back with other data)
+indexed_change_id = -1
+
+
 async def sync() -> int:
     """Bring the index up to date with the change log; returns the entries applied.
 
     Concurrent callers do not wait for each other on PostgreSQL: one brings the index up
     to date, the others read it as it was (it is at most a few changes behind).
     """
+    global indexed_change_id
     current = await _max_change()
     state = await _state()
+    indexed_change_id = state
     if current == state:
         return 0
     if state > current:  # the change log was emptied (a test database reset): start over
@@ -399,4 +406,5 @@ async def sync() -> int:
         for start in range(0, len(ids), CHUNK):
             await _write(ids[start : start + CHUNK])
         await _set_state(current)
+    indexed_change_id = current
     return current - state

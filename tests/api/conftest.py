@@ -28,6 +28,9 @@ async def reset_search_index() -> None:
     if engine.engine_type == "sqlite":
         await engine.run_ddl("DELETE FROM project_fts")
     await engine.run_ddl("UPDATE search_index_state SET change_id = 0")
+    from registry.services import catalogue
+
+    catalogue.clear_facet_cache()
 
 
 @pytest.fixture
