@@ -408,13 +408,51 @@ class ForgeClient:
         return await self.request("GET", url, params=params, ok=ok)
 
     async def get_json(self, url: str, *, params: Mapping[str, Any] | None = None) -> Any:
-        """``GET`` and decode JSON; a body that is not JSON is a :class:`ForgeHTTPError`."""
+        """``GET`` and decode JSON. A body that is not JSON (cut short, garbage) is asked for
+        again like a server error; when it stays broken, :class:`ForgeHTTPError`."""
         response = await self.get(url, params=params)
-        return decode_json(response)
+        return await self.json_of(response)
 
     async def post_json(self, url: str, body: Any) -> Any:
         response = await self.request("POST", url, json_body=body, conditional=False)
-        return decode_json(response)
+        return await self.json_of(response, body=body)
+
+    async def json_of(self, response: httpx.Response, *, body: Any = None) -> Any:
+        """The JSON of ``response``, re-requesting it (with backoff) while it does not parse."""
+        attempt = 0
+        while True:
+            try:
+                return decode_json(response)
+            except ForgeHTTPError:
+                if attempt >= self.max_retries:
+                    raise
+            attempt += 1
+            await self._wait(self.backoff_s * 2 ** (attempt - 1))
+            request = response.request
+            response = await self.request(
+                request.method,
+                str(request.url),
+                json_body=body,
+                conditional=False,
+                ok=(response.status_code,),
+            )
+
+    async def wait_for_reset(self, response: httpx.Response) -> None:
+        """Wait until the rate-limit window of ``response`` resets (for limits a forge
+        reports in a 200 body, such as GitHub GraphQL's ``RATE_LIMITED``); raise
+        :class:`RateLimitedError` when that is further than ``max_wait_s``."""
+        now = time.time()
+        wait = _retry_after_s(response.headers.get("retry-after"), now)
+        if wait is None:
+            reset = _reset_wait_s(response.headers, now)
+            wait = 60.0 if reset is None else reset + 1.0
+        if wait > self.max_wait_s:
+            raise RateLimitedError(
+                f"{response.request.url.host}: rate limit used up; resets in {wait:.0f} s",
+                status_code=response.status_code,
+                url=str(response.request.url),
+            )
+        await self._wait(wait)
 
     async def _wait(self, seconds: float) -> None:
         self.stats.retries += 1

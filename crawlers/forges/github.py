@@ -121,13 +121,20 @@ class GitHubAdapter(ForgeAdapter):
         client.set_auth_scheme(urlsplit(self.graphql_url).hostname or "", "bearer")
 
     async def _query(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        body = await self.client.post_json(
-            self.graphql_url, {"query": query, "variables": variables or {}}
-        )
-        if not isinstance(body, dict):
-            raise ForgeHTTPError(f"{self.graphql_url}: a GraphQL answer must be an object")
-        errors = body.get("errors") or []
-        if any(e.get("type") == "RATE_LIMITED" for e in errors if isinstance(e, dict)):
+        payload = {"query": query, "variables": variables or {}}
+        for _attempt in range(self.client.max_retries + 1):
+            response = await self.client.request(
+                "POST", self.graphql_url, json_body=payload, conditional=False
+            )
+            body = await self.client.json_of(response, body=payload)
+            if not isinstance(body, dict):
+                raise ForgeHTTPError(f"{self.graphql_url}: a GraphQL answer must be an object")
+            errors = body.get("errors") or []
+            if not any(e.get("type") == "RATE_LIMITED" for e in errors if isinstance(e, dict)):
+                break
+            # GraphQL reports a used-up limit in a 200 body: wait for the window's reset
+            await self.client.wait_for_reset(response)
+        else:
             raise RateLimitedError(f"{self.graphql_url}: GraphQL rate limit used up")
         data = body.get("data")
         if data is None:
