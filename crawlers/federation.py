@@ -104,8 +104,8 @@ class PullResult:
 
 def relay_policy(settings: Settings) -> str:
     """What to do with relayed entries from untrusted origins: ``refuse`` (default) or
-    ``unverified``, from the ``federation_relay_policy`` setting when it exists."""
-    policy = str(getattr(settings, "federation_relay_policy", "refuse") or "refuse")
+    ``unverified``, from the ``federation_relay_policy`` setting."""
+    policy = settings.federation_relay_policy or "refuse"
     if policy not in RELAY_POLICIES:
         raise ValidationError(f"federation relay policy {policy!r}: use one of {RELAY_POLICIES}")
     return policy

@@ -174,10 +174,9 @@ def make_celery(settings: Settings | None = None) -> Celery:
 
     @app.task(shared=False, name="communs.pull_peers")
     def pull_peers_task() -> list[dict[str, Any]]:
-        from crawlers.federation import pull_all
+        from crawlers.federation import run_scheduled_pulls
 
-        results = run_with_database(settings, lambda: pull_all(settings))
-        return [result.as_dict() for result in results]
+        return run_scheduled_pulls(settings)
 
     return app
 

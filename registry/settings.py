@@ -78,6 +78,9 @@ class Settings:
     http_timeout: int = 20
     #: Hours between two crawls of a forge account, unless the account says otherwise.
     crawl_interval_hours: int = 24
+    #: Entries a peer relays from an origin this instance does not trust: ``refuse``
+    #: them, or keep them marked ``unverified``.
+    federation_relay_policy: str = "refuse"
     #: Log level: DEBUG, INFO, WARNING or ERROR.
     log_level: str = "INFO"
     #: Extra values not known to this version; kept only so that they can be reported.

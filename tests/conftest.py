@@ -100,7 +100,9 @@ _migrated: set[str] = set()
 async def _truncate_all() -> None:
     from registry.tables import TABLES
 
-    names = ", ".join(f'"{t._meta.tablename}"' for t in TABLES)
+    #: tables created by raw DDL in migrations, with no Piccolo class
+    raw_tables = ("federation_entity",)
+    names = ", ".join([f'"{t._meta.tablename}"' for t in TABLES] + [f'"{n}"' for n in raw_tables])
     await db.current_engine().run_ddl(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
 
 
