@@ -119,6 +119,12 @@ _SCP = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>\[[^\]/]*\]|[^@/:\[\]]+):(?P
 _METADATA_NAMES = re.compile(r"(?:licen[sc]e|copying|unlicense)(?:[._-].*)?", re.IGNORECASE)
 _PUBLICCODE = frozenset({"publiccode.yml", "publiccode.yaml"})
 _SIZE_SIGNALS = ("signal 25", "File size limit exceeded", "invalid index-pack output", "died")
+_ATTEMPTS = 3
+_TRANSIENT = re.compile(
+    r"returned error: (?:5\d\d|429)|early EOF|hung up unexpectedly|Connection reset"
+    r"|Empty reply from server|Recv failure",
+    re.IGNORECASE,
+)
 _NOT_FOUND = (
     "not found",
     "does not appear to be a git repository",
@@ -141,6 +147,10 @@ class GitTimeoutError(GitError):
 
 class GitSizeLimitError(GitError):
     """A fetch grew past :attr:`GitLimits.max_fetch_bytes` and was stopped."""
+
+
+class _TransientGitError(GitError):
+    """A failure worth one more try (a 5xx or 429 answer, a dropped connection)."""
 
 
 class GitNotFoundError(NotFoundError):
@@ -311,6 +321,29 @@ class _Session:
         stdin: bytes | None = None,
         what: str = "",
     ) -> bytes:
+        """Run one ``git`` command; a network command that failed on a transient server
+        error (5xx, 429, a dropped connection) is tried again, twice at most, with backoff,
+        within the time budget."""
+        args = list(args)
+        for attempt in range(_ATTEMPTS):
+            try:
+                return self._run_once(args, cwd=cwd, network=network, stdin=stdin, what=what)
+            except _TransientGitError as error:
+                wait = 0.5 * 2**attempt
+                if attempt + 1 >= _ATTEMPTS or time.monotonic() + wait >= self.deadline:
+                    raise GitError(error.message) from None
+                time.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _run_once(
+        self,
+        args: list[str],
+        *,
+        cwd: Path | None,
+        network: bool,
+        stdin: bytes | None,
+        what: str,
+    ) -> bytes:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise GitTimeoutError(
@@ -348,6 +381,8 @@ class _Session:
                 raise GitNotFoundError(
                     f"{what}: no repository there ({_last_line(stderr)})"
                 ) from None
+            if network and _TRANSIENT.search(stderr):
+                raise _TransientGitError(f"{what}: git failed: {_last_line(stderr)}") from None
             raise GitError(f"{what}: git failed: {_last_line(stderr)}") from None
         finally:
             if istream is not None:

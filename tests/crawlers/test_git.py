@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from crawlers.git import (
+    GitError,
     GitLimits,
     GitNotFoundError,
     GitReader,
@@ -104,6 +106,7 @@ def daemon(tmp_path: Path) -> Iterator[tuple[Path, str]]:
         env=GIT_ENV,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # ``git daemon`` runs git-daemon as a child: stop the group
     )
     deadline = time.monotonic() + 10
     while True:
@@ -112,13 +115,13 @@ def daemon(tmp_path: Path) -> Iterator[tuple[Path, str]]:
             break
         except OSError:
             if time.monotonic() > deadline:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
                 raise RuntimeError("git daemon did not start") from None
             time.sleep(0.05)
     try:
         yield served, f"git://127.0.0.1:{port}"
     finally:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
 
@@ -212,6 +215,21 @@ def assert_same_tag_dates(tags: tuple[TagInfo, ...], fixture_tags: list[dict[str
             assert read[tag["name"]] == datetime.fromisoformat(tag["date"]), tag["name"]
         else:
             assert read[tag["name"]] in group, tag["name"]
+
+
+def test_transient_server_errors_are_retried_and_lasting_ones_reported() -> None:
+    with serve([CODEGOUVFR]) as forge:
+        url = forge.clone_url("github", "codegouvfr/react-dsfr")
+        forge.app.faults.add(status=502, forge="github-git", times=1)
+        info = reader().inspect(url)
+        assert len(info.tags) == 496 and info.problems == ()
+        assert info.cost.network_commands == 4  # ls-remote twice, then two fetches
+        forge.app.faults.add(status=500, forge="github-git", times=None)
+        forge.app.reset_stats()
+        with pytest.raises(GitError, match="500") as caught:
+            reader().inspect(url)
+        assert type(caught.value) is GitError
+        assert forge.app.stats.snapshot()["statuses"] == {"500": 3}
 
 
 def test_missing_repository_is_not_found() -> None:
@@ -400,6 +418,35 @@ def test_server_that_never_answers_is_abandoned_within_the_budget(
     with pytest.raises(GitTimeoutError):
         reader(timeout_s=2).inspect(f"{scheme}://127.0.0.1:{silent_server}/org/repo.git")
     assert time.monotonic() - started < 8
+
+
+def test_redirects_are_not_followed(tmp_path: Path) -> None:
+    """A server may not send git elsewhere (say, to an internal address) with a redirect."""
+    import http.server
+
+    hits: list[str] = []
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(301)
+            self.send_header("Location", "http://10.0.0.1/internal/repo.git" + self.path[-30:])
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(GitError) as caught:
+            reader(timeout_s=10).ls_remote(f"http://127.0.0.1:{server.server_port}/org/repo.git")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(hits) == 1 and "refs" in hits[0]
+    assert not isinstance(caught.value, GitTimeoutError)
 
 
 # -- pure helpers ----------------------------------------------------------------------------
