@@ -7,17 +7,15 @@ Each page is one call to the catalogue service the API uses too
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from typing import Any
 
 from litestar import Request, Response, get
 from litestar.params import FromPath
 
-from registry import db, publiccode
+from registry import publiccode
 from registry.errors import CommunsError, ValidationError
 from registry.services import catalogue
-from registry.tables import ChangeLog, Publisher
+from registry.tables import Publisher
 from web import i18n
 from web.templating import render, request_language
 
@@ -59,38 +57,6 @@ def query_from(request: Request[Any, Any, Any]) -> catalogue.ProjectQuery:
     )
 
 
-#: searches answered lately: (query, catalogue version, 10-minute slot) -> page
-_recent: OrderedDict[tuple[Any, ...], catalogue.ProjectPage] = OrderedDict()
-RECENT_SIZE = 256
-
-
-async def search(query: catalogue.ProjectQuery) -> catalogue.ProjectPage:
-    """:func:`catalogue.search_projects`, remembered until the catalogue changes.
-
-    Facet counts over the whole catalogue cost seconds at 100,000 projects, and the home
-    page asks for exactly that on every visit. The change log's last id is the
-    catalogue's version (every writer records there, the search index follows it), and
-    the 10-minute slot bounds how stale the activity facets may get.
-    """
-    rows = await ChangeLog.raw("SELECT MAX(id) AS m FROM change_log")
-    key = (
-        id(db.current_engine()),
-        tuple(query.params()),
-        query.page,
-        query.per_page,
-        int(rows[0]["m"] or 0),
-        int(time.time() // 600),
-    )
-    if key in _recent:
-        _recent.move_to_end(key)
-        return _recent[key]
-    page = await catalogue.search_projects(query)
-    _recent[key] = page
-    while len(_recent) > RECENT_SIZE:
-        _recent.popitem(last=False)
-    return page
-
-
 @get("/", name="home")
 async def home(request: Request[Any, Any, Any]) -> Response[str]:
     """Home and search: one box, facets with counts, sort, pagination.
@@ -100,10 +66,10 @@ async def home(request: Request[Any, Any, Any]) -> Response[str]:
     """
     query = query_from(request)
     try:
-        results = await search(query)
+        results = await catalogue.search_projects(query)
     except ValidationError:
         query.page = 1
-        results = await search(query)
+        results = await catalogue.search_projects(query)
     ids = {item.publisher_id for item in results.items if item.publisher_id}
     slugs = {
         int(r["id"]): r["slug"]
