@@ -294,7 +294,15 @@ async def search_projects(query: ProjectQuery, *, now: float | None = None) -> P
     if query.facets:
         total, facets = await _facets(query, source, condition, args, now)
     else:
-        counted = await raw(f"SELECT COUNT(*) AS n FROM {source} WHERE {condition}", *args)
+        count_sql = f"SELECT COUNT(*) AS n FROM {source} WHERE {condition}"
+        key = (_engine_key(), search_index.indexed_change_id, count_sql, tuple(args))
+        counted = _FACET_CACHE.get(key) if search_index.indexed_change_id >= 0 else None
+        if counted is None:
+            counted = await raw(count_sql, *args)
+            if FACET_CACHE_SIZE:
+                _FACET_CACHE[key] = counted
+                while len(_FACET_CACHE) > FACET_CACHE_SIZE:
+                    _FACET_CACHE.popitem(last=False)
         total, facets = int(counted[0]["n"]), []
     return ProjectPage(
         items=items,
@@ -321,7 +329,7 @@ _GROUPED = (
 )
 
 
-#: facet counts of recent searches, keyed by the index version: paging through results or
+#: facet counts and totals of recent searches, keyed by the index version: paging through results or
 #: a popular search reuses them until the catalogue changes. 0 turns the cache off.
 FACET_CACHE_SIZE = 256
 _FACET_CACHE: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
