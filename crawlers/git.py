@@ -289,6 +289,8 @@ class _Session:
         self.limits = limits
         self.deadline = time.monotonic() + limits.timeout_s
         self.network_commands = 0
+        #: what the last successful command printed on stderr (warnings)
+        self.last_stderr: str | bytes = ""
         self.options = [part for item in _CONFIG for part in ("-c", item)]
         for pin in pinned:
             self.options += ["-c", f"http.curloptResolve={pin}"]
@@ -358,12 +360,13 @@ class _Session:
             istream.write(stdin)
             istream.seek(0)
         try:
-            out = runner.execute(
+            _status, out, self.last_stderr = runner.execute(
                 command,
                 env=self.env,
                 kill_after_timeout=remaining,
                 istream=istream,
                 strip_newline_in_stdout=False,
+                with_extended_output=True,
             )
         except git.GitCommandError as error:
             stderr = str(error.stderr or "")
@@ -552,10 +555,25 @@ class GitReader:
         try:
             for label, spec, wants in steps:
                 self._fetch(session, repo, spec, wants, f"fetch {label} of {shown}")
+                ignored = "filtering not recognized" in str(session.last_stderr)
+                if label == "default branch" and refs.head_commit and ignored:
+                    # The server ignores filters: a local ref lets the next fetch say what it
+                    # has, so the head's whole tree is not sent a second time.
+                    session.run(
+                        ["update-ref", "refs/communs/head", refs.head_commit],
+                        cwd=repo,
+                        what="update-ref",
+                    )
             licenses = _reuse_blobs(session, repo, refs.head_commit)
             if licenses:
+                # Blobs under a commit we have: only a fetch that claims nothing gets them.
                 self._fetch(
-                    session, repo, f"blob:limit={cap}", licenses, f"fetch LICENSES/ of {shown}"
+                    session,
+                    repo,
+                    f"blob:limit={cap}",
+                    licenses,
+                    f"fetch LICENSES/ of {shown}",
+                    negotiate=False,
                 )
         except (GitSizeLimitError, GitTimeoutError) as error:
             problems.append(str(error))
@@ -564,9 +582,19 @@ class GitReader:
             session.run(["config", "--unset", "extensions.partialClone"], cwd=repo, what="config")
             session.run(["config", "--remove-section", "remote.origin"], cwd=repo, what="config")
 
-    def _fetch(self, session: _Session, repo: Path, spec: str, wants: list[str], what: str) -> None:
+    def _fetch(
+        self,
+        session: _Session,
+        repo: Path,
+        spec: str,
+        wants: list[str],
+        what: str,
+        *,
+        negotiate: bool = True,
+    ) -> None:
         session.run(
             [
+                *(() if negotiate else ("-c", "fetch.negotiationAlgorithm=noop")),
                 "fetch",
                 "--quiet",
                 "--no-tags",
