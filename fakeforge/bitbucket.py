@@ -22,6 +22,8 @@ envelope ``{size, page, pagelen, next, previous, values}`` (``pagelen`` 10 by de
 * ``/refs/branches/{name}`` for the main branch (a ``branch`` object with its ``target``).
 
 Bitbucket has no license field, no archived flag and no topics; a fork has a ``parent``.
+``updated_on`` is the repository's last activity (a push, or a newer tag or release), since
+any push, of a tag too, updates it.
 Git smart HTTP is served at ``/bitbucket/{workspace}/{repo_slug}.git`` (counted under
 ``bitbucket-git``). Commit hashes in the API are the fixture's; Git has its own (see the
 fake forge README).
@@ -170,7 +172,7 @@ def repository_object(repo: Repository, req: Request) -> dict[str, Any]:
         },
         "fork_policy": "allow_forks",
         "created_on": _ts(repo.created_at),
-        "updated_on": _ts(repo.pushed_at),
+        "updated_on": _ts(repo.activity_at),
         "size": 1024 * (1 + len(repo.files)),
         "language": (repo.language or "").lower(),
         "uuid": _uuid("repository", repo.id),
@@ -374,7 +376,7 @@ def _filter_repos(repos: list[Repository], q: str) -> list[Repository] | None:
                 return None
 
             def key(r: Repository, f: str = field) -> Any:
-                return r.pushed_at if f == "updated_on" else r.created_at
+                return r.activity_at if f == "updated_on" else r.created_at
 
             compare = {
                 ">": lambda a, b: a > b,
@@ -396,7 +398,7 @@ _SORT_KEYS = {
     "name": lambda r: r.name.lower(),
     "slug": lambda r: _slug(r),
     "created_on": lambda r: r.created_at,
-    "updated_on": lambda r: r.pushed_at,
+    "updated_on": lambda r: r.activity_at,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -291,8 +292,8 @@ async def test_query_and_sort_on_update_time(client: httpx.AsyncClient, app: Fak
         )
     ).json()
     expected = sorted(
-        (r for r in account.repositories if r.pushed_at.isoformat() > since),
-        key=lambda r: r.pushed_at,
+        (r for r in account.repositories if r.activity_at > datetime.fromisoformat(since)),
+        key=lambda r: r.activity_at,
         reverse=True,
     )
     assert [v["name"] for v in body["values"]] == [r.name for r in expected]
