@@ -223,6 +223,11 @@ class Crawler:
                 adapter.failures.clear()
                 records, bad = _records(page, base_url, endpoint)
                 failures += bad
+                # a forge may serve a listing page twice (offset pages shifting under a
+                # concurrent change): a repository already saved in this run is not redone
+                records = [r for r in records if r.url not in seen]
+                if not records and not failures:
+                    continue
                 outcome = await ingest_page(
                     records,
                     forge_account_id=account_id,
@@ -234,7 +239,7 @@ class Crawler:
                 )
                 _add(summary, outcome)
                 seen.update(outcome.seen)
-                done += len(page) + len(failures)
+                done += len(records) + len(failures)
                 if self.progress:
                     self.progress(done, None)
             async with db.transaction():

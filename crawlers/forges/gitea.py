@@ -23,7 +23,7 @@ from crawlers.forges.base import (
     is_license_path,
     parse_time,
 )
-from crawlers.http import ForgeClient, ForgeHTTPError, decode_json, next_link
+from crawlers.http import ForgeClient, ForgeHTTPError, next_link
 from registry.errors import NotFoundError
 
 __all__ = ["GiteaAdapter"]
@@ -61,7 +61,7 @@ class GiteaAdapter(ForgeAdapter):
                 else:
                     raise
             first = False
-            listed = decode_json(response)
+            listed = await self.client.json_of(response)
             if not isinstance(listed, list):
                 raise ForgeHTTPError(f"{url}: expected a list of repositories")
             yield await self.gather_limited(
@@ -107,7 +107,7 @@ class GiteaAdapter(ForgeAdapter):
         if item.get("empty"):
             return repo
         response = await self.client.get(f"{base}/contents", ok=(200, 404))
-        entries = decode_json(response) if response.status_code == 200 else []
+        entries = await self.client.json_of(response) if response.status_code == 200 else []
         names = [e["name"] for e in entries if isinstance(e, dict) and e.get("type") == "file"]
         dirs = {e["name"] for e in entries if isinstance(e, dict) and e.get("type") == "dir"}
         wanted = [n for n in PUBLICCODE_NAMES if n in names][:1]
@@ -117,7 +117,7 @@ class GiteaAdapter(ForgeAdapter):
             if listing.status_code == 200:
                 wanted += [
                     f"LICENSES/{e['name']}"
-                    for e in decode_json(listing)
+                    for e in await self.client.json_of(listing)
                     if isinstance(e, dict) and e.get("type") == "file"
                 ]
         repo.tags = await self._tags(base)
@@ -137,7 +137,7 @@ class GiteaAdapter(ForgeAdapter):
         params: dict[str, Any] | None = {"limit": PAGE_SIZE, "page": 1}
         while url:
             response = await self.client.get(url, params=params)
-            for item in decode_json(response):
+            for item in await self.client.json_of(response):
                 commit = item.get("commit") or {}
                 tags.append(
                     TagData(

@@ -23,7 +23,7 @@ from crawlers.forges.base import (
     is_license_path,
     parse_time,
 )
-from crawlers.http import ForgeClient, ForgeHTTPError, decode_json, next_link
+from crawlers.http import ForgeClient, ForgeHTTPError, next_link
 from registry.errors import NotFoundError
 
 __all__ = ["GitLabAdapter"]
@@ -61,7 +61,7 @@ class GitLabAdapter(ForgeAdapter):
                         f"GitLab group {owner!r} not found at {self.endpoint}"
                     ) from None
                 raise
-            listed = decode_json(response)
+            listed = await self.client.json_of(response)
             if not isinstance(listed, list):
                 raise ForgeHTTPError(f"{url}: expected a list of projects")
             yield await self.gather_limited(
@@ -120,7 +120,7 @@ class GitLabAdapter(ForgeAdapter):
         params: dict[str, Any] | None = {"per_page": PAGE_SIZE}
         while url:
             response = await self.client.get(url, params=params)
-            for item in decode_json(response):
+            for item in await self.client.json_of(response):
                 commit = item.get("commit") or {}
                 date = item.get("created_at") or commit.get("committed_date")
                 tags.append(TagData(item["name"], parse_time(date), commit.get("id") or ""))
