@@ -61,7 +61,22 @@ def communs_error_handler(request: Request[Any, Any, Any], exc: CommunsError) ->
     return problem(exc.status, exc.title, exc.message, instance=request.url.path, errors=exc.errors)
 
 
+#: Paths that belong to programs: their errors are always problem details.
+MACHINE_PATHS = ("/api/", "/federation/", "/.well-known/", "/schema")
+
+
+def wants_html(request: Request[Any, Any, Any]) -> bool:
+    """A person's browser asking for a page outside the API (an unknown web path)."""
+    path = request.url.path
+    accept = request.headers.get("accept", "")
+    return not path.startswith(MACHINE_PATHS) and "text/html" in accept
+
+
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if wants_html(request):
+        from web.routes import http_error_page
+
+        return http_error_page(request, exc)
     status = exc.status_code
     errors = _field_errors(exc.extra) if isinstance(exc, ValidationException) else []
     title = {

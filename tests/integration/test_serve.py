@@ -106,3 +106,13 @@ def test_a_foreign_host_header_is_refused(served: tuple[str, Path]) -> None:
     response = httpx.get(f"{base}/api/v1/health", headers={"Host": "evil.example"}, timeout=10)
     assert response.status_code == 400
     assert "not served here" in response.json()["detail"]
+
+
+def test_an_unknown_web_path_answers_a_page_to_a_browser(served: tuple[str, Path]) -> None:
+    base, _ = served
+    response = httpx.get(f"{base}/nothing-here", headers={"Accept": "text/html"}, timeout=10)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Page not found" in response.text
+    api = httpx.get(f"{base}/api/v1/nothing-here", headers={"Accept": "text/html"}, timeout=10)
+    assert api.headers["content-type"].startswith("application/problem+json")
