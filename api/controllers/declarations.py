@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody, Parameter
 
 from api.auth import Principal, authenticate_request, require_user
 from registry.services import declarations
@@ -46,7 +47,7 @@ class DeclarationWithHistory(msgspec.Struct):
     history: list[declarations.HistoryEntry]
 
 
-def actor_of(principal: Principal | None) -> Actor:
+def actor_of(principal: NamedDependency[Principal | None]) -> Actor:
     user = require_user(principal)
     return Actor(
         user_id=user.user_id,
@@ -66,7 +67,7 @@ class DeclarationController(Controller):
         self,
         publisher: Annotated[int | None, Parameter(ge=1, le=2**31 - 1)] = None,
         project: Annotated[int | None, Parameter(ge=1, le=2**31 - 1)] = None,
-        include_withdrawn: bool = False,
+        include_withdrawn: FromQuery[bool] = False,
     ) -> list[declarations.Declaration]:
         """Declarations of a publisher or of a project, newest first (at most 200)."""
         return await declarations.list_declarations(
@@ -75,7 +76,7 @@ class DeclarationController(Controller):
 
     @post("/", operation_id="createDeclaration", summary="Declare that a publisher uses a project")
     async def create(
-        self, data: DeclarationCreate, principal: Principal | None
+        self, data: JSONBody[DeclarationCreate], principal: NamedDependency[Principal | None]
     ) -> declarations.Declaration:
         """Members of the publisher (and admins) only. 409 when a current declaration
         exists; a withdrawn one is brought back."""
@@ -98,8 +99,8 @@ class DeclarationController(Controller):
     async def update(
         self,
         declaration_id: Annotated[int, Parameter(ge=1, le=2**31 - 1)],
-        data: DeclarationPatch,
-        principal: Principal | None,
+        data: JSONBody[DeclarationPatch],
+        principal: NamedDependency[Principal | None],
     ) -> declarations.Declaration:
         """Only the fields sent change; the previous state stays in the history."""
         actor = actor_of(principal)
@@ -115,6 +116,6 @@ class DeclarationController(Controller):
     async def withdraw(
         self,
         declaration_id: Annotated[int, Parameter(ge=1, le=2**31 - 1)],
-        principal: Principal | None,
+        principal: NamedDependency[Principal | None],
     ) -> declarations.Declaration:
         return await declarations.withdraw(actor_of(principal), declaration_id)

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody, Parameter
 
 from api.auth import Principal, authenticate_request, require_staff, require_user
 from registry.errors import NotFoundError
@@ -35,8 +36,8 @@ class RegistrationController(Controller):
     async def register(
         self,
         request: Request,
-        data: RegistrationCreate,
-        principal: Principal | None,  # type: ignore[type-arg]
+        data: JSONBody[RegistrationCreate],
+        principal: NamedDependency[Principal | None],  # type: ignore[type-arg]
     ) -> Response[RunStatus]:
         """Maintainers of the publisher (and admins). Answers 202 with the queued run and
         its ``Location``; poll it until ``done`` (with ``project_id``) or ``failed``."""
@@ -63,7 +64,7 @@ class RegistrationController(Controller):
     async def status(
         self,
         run_id: Annotated[int, Parameter(ge=1, le=2**31 - 1)],
-        principal: Principal | None,
+        principal: NamedDependency[Principal | None],
     ) -> RunStatus:
         """queued, running, done (``project_id`` set) or failed (``error`` says why). Visible
         to who requested it, maintainers of the publisher and staff; others get 404."""
@@ -85,9 +86,9 @@ class CrawlRunController(Controller):
     @get("/", operation_id="listCrawlRuns", summary="Crawl runs, newest first (staff)")
     async def list_runs(
         self,
-        principal: Principal | None,
+        principal: NamedDependency[Principal | None],
         kind: Annotated[str, Parameter(max_length=20)] = "",
-        status: Literal["", "queued", "running", "done", "failed"] = "",
+        status: FromQuery[Literal["", "queued", "running", "done", "failed"]] = "",
         before: Annotated[int | None, Parameter(ge=1, le=2**31 - 1)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> list[RunStatus]:
@@ -96,7 +97,9 @@ class CrawlRunController(Controller):
 
     @get("/{run_id:int}", operation_id="getCrawlRun", summary="A crawl run (staff)")
     async def get_run(
-        self, run_id: Annotated[int, Parameter(ge=1, le=2**31 - 1)], principal: Principal | None
+        self,
+        run_id: Annotated[int, Parameter(ge=1, le=2**31 - 1)],
+        principal: NamedDependency[Principal | None],
     ) -> RunStatus:
         require_staff(principal)
         return await registrations.get_run(run_id)

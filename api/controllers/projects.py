@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 import yaml
 from litestar import Controller, Response, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, Parameter
 from litestar.response import Stream
 
 from api.auth import Principal, authenticate_request, require_staff
@@ -46,20 +47,20 @@ class ProjectController(Controller):
         self,
         q: Annotated[str, Parameter(max_length=200, description="full-text query")] = "",
         license: Annotated[list[str] | None, Parameter(max_items=20)] = None,
-        fr_authorised: bool | None = None,
+        fr_authorised: FromQuery[bool | None] = None,
         language: Annotated[list[str] | None, Parameter(max_items=20)] = None,
         publisher: Annotated[list[int] | None, Parameter(max_items=20)] = None,
         kind: Annotated[list[str] | None, Parameter(max_items=20)] = None,
         country: Annotated[list[str] | None, Parameter(max_items=20)] = None,
         category: Annotated[list[str] | None, Parameter(max_items=20)] = None,
-        publiccode_valid: bool | None = None,
+        publiccode_valid: FromQuery[bool | None] = None,
         active_months: Annotated[int | None, Parameter(ge=1, le=240)] = None,
         min_reused: Annotated[int | None, Parameter(ge=0, le=100000)] = None,
         sort: Annotated[str, Parameter(max_length=20, description=str(catalogue.SORTS))] = "",
         page: Annotated[int, Parameter(ge=1, le=10000)] = 1,
         per_page: Annotated[int, Parameter(ge=1, le=catalogue.MAX_PER_PAGE)] = 20,
         cursor: Annotated[str, Parameter(max_length=500)] = "",
-        facets: bool = True,
+        facets: FromQuery[bool] = True,
     ) -> catalogue.ProjectPage:
         """Full-text search over names, descriptions (every language), topics and publisher
         names; filters are AND-ed, repeated values of one filter OR-ed. ``cursor`` (from
@@ -97,7 +98,9 @@ class ProjectController(Controller):
 
     @get("/{key:str}/stats", operation_id="getProjectStats", summary="Adoption of a project")
     async def project_stats(
-        self, key: Annotated[str, Parameter(max_length=300)], principal: Principal | None
+        self,
+        key: Annotated[str, Parameter(max_length=300)],
+        principal: NamedDependency[Principal | None],
     ) -> stats.ProjectStats:
         """Declarations over time, versions and reusers by country and kind (community
         managers and admins)."""

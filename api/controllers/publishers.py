@@ -9,7 +9,8 @@ from xml.sax.saxutils import escape
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, Parameter
 
 from api.auth import Principal, authenticate_request, require_admin
 from registry.services import catalogue
@@ -70,7 +71,7 @@ class PublisherController(Controller):
 
     @post("/", operation_id="createPublisher", summary="Create a publisher (admins)")
     async def create_publisher(
-        self, data: PublisherCreate, principal: Principal | None
+        self, data: JSONBody[PublisherCreate], principal: NamedDependency[Principal | None]
     ) -> catalogue.PublisherSheet:
         user = require_admin(principal)
         values = msgspec.structs.asdict(data)
@@ -82,8 +83,8 @@ class PublisherController(Controller):
     async def update_publisher(
         self,
         key: Annotated[str, Parameter(max_length=200)],
-        data: PublisherPatch,
-        principal: Principal | None,
+        data: JSONBody[PublisherPatch],
+        principal: NamedDependency[Principal | None],
     ) -> catalogue.PublisherSheet:
         user = require_admin(principal)
         values = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
