@@ -18,7 +18,7 @@ from crawlers.forges.github import GitHubAdapter
 from crawlers.http import ForgeClient
 from fakeforge.app import FakeForge
 from fakeforge.testing import serve
-from registry.errors import NotFoundError
+from registry.errors import NotFoundError, ValidationError
 from registry.licenses import detect_in_files
 from registry.settings import Settings
 from registry.versions import TagInfo, summarise_tags
@@ -163,3 +163,10 @@ async def test_plain_git_adapter_reads_what_the_bitbucket_api_gives() -> None:
                 assert repo.forge_kind == "git" and repo.forge_license is None
             with pytest.raises(NotFoundError):
                 await adapter.repository("codegouvfr/nothing-here")
+
+
+async def test_plain_git_server_has_no_account_listing(client: ForgeClient) -> None:
+    adapter = GitAdapter(client, "https://git.example.org")
+    with pytest.raises(ValidationError, match="lists no accounts"):
+        async for _page in adapter.account_pages("ville"):
+            pass
