@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from crawlers.forges.base import ForgeAdapter, RepoData
+from crawlers.forges.bitbucket import BitbucketAdapter
+from crawlers.forges.git import GitAdapter
 from crawlers.forges.gitea import GiteaAdapter
 from crawlers.forges.github import GitHubAdapter
 from crawlers.forges.gitlab import GitLabAdapter
@@ -46,8 +48,20 @@ __all__ = [
 ]
 
 #: The public instance a forge kind names when the target gives no host
-DEFAULT_HOSTS = {"github": "github.com", "gitlab": "gitlab.com", "gitea": "codeberg.org"}
-_KIND_ALIASES = {"github": "github", "gitlab": "gitlab", "gitea": "gitea", "forgejo": "gitea"}
+DEFAULT_HOSTS = {
+    "github": "github.com",
+    "gitlab": "gitlab.com",
+    "gitea": "codeberg.org",
+    "bitbucket": "bitbucket.org",
+}
+_KIND_ALIASES = {
+    "github": "github",
+    "gitlab": "gitlab",
+    "gitea": "gitea",
+    "forgejo": "gitea",
+    "bitbucket": "bitbucket",
+    "git": "git",
+}
 _ACCOUNT = re.compile(r"^(?P<kind>[a-z]+)(?:@(?P<host>[^:/\s]+(?::\d+)?))?:(?P<owner>[^\s]+)$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
@@ -77,13 +91,8 @@ def parse_target(text: str, *, forge_kind: str | None = None) -> Target:
         return Target("account", text, kind, f"https://{host}", owner)
     if "://" in text or text.startswith("git@") or ("/" in text and "." in text.split("/")[0]):
         ref = parse_repository_url(text)
-        kind = forge_kind or ref.forge
-        if kind is None:
-            raise ValidationError(
-                f"{text}: cannot tell which forge serves {ref.host}; give --kind "
-                "github, gitlab or gitea"
-            )
-        kind = _KIND_ALIASES.get(kind, kind)
+        # a host no forge kind is known for is read as a plain Git repository
+        kind = _KIND_ALIASES.get(forge_kind or ref.forge or "git", "git")
         authority = ref.url.split("/")[2]
         return Target("repository", text, kind, f"https://{authority}", ref.namespace, ref.url)
     if _SLUG.match(text):
@@ -101,6 +110,10 @@ def adapter_for(kind: str, client: ForgeClient, endpoint: str) -> ForgeAdapter:
         return GitLabAdapter(client, endpoint)
     if kind in ("gitea", "forgejo"):
         return GiteaAdapter(client, endpoint)
+    if kind == "bitbucket":
+        return BitbucketAdapter(client, endpoint)
+    if kind == "git":
+        return GitAdapter(client, endpoint)
     raise ValidationError(f"crawling {kind} forges is not supported yet")
 
 

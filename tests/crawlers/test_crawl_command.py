@@ -144,3 +144,39 @@ async def test_bad_target_is_refused_with_the_accepted_forms(
     result = await communs(database_url, tmp_path, "crawl", "not a target!")
     assert result.returncode == 1
     assert "expected a publisher slug" in result.stderr
+
+
+async def test_a_plain_git_url_and_a_bitbucket_workspace_are_crawled_by_the_command(
+    database_url: str, tmp_path: Path
+) -> None:
+    fixtures = [REAL_FORGES / "github__lutece-secteur-public.json"]
+    with serve(fixtures) as forge:
+        host = forge.url.split("//", 1)[1]
+        plain = await communs(
+            database_url,
+            tmp_path,
+            "crawl",
+            f"{forge.url}/gitea/lutece-secteur-public/gru-plugin-appointment.git",
+            "--base-url",
+            f"{host}={forge.url}",
+        )
+        assert plain.returncode == 0, plain.stderr
+        assert "1 added" in plain.stdout, plain.stdout
+        bitbucket = await communs(
+            database_url,
+            tmp_path,
+            "crawl",
+            "bitbucket:lutece-secteur-public",
+            "--base-url",
+            f"{forge.url}/bitbucket",
+        )
+        assert bitbucket.returncode == 0, bitbucket.stderr
+        assert "6 repositories: 6 added" in bitbucket.stdout, bitbucket.stdout
+    git_repo = await Repository.select().where(Repository.forge_kind == "git").first()
+    assert git_repo["url"].endswith("/gitea/lutece-secteur-public/gru-plugin-appointment")
+    assert git_repo["head_commit"]
+    project = await Project.select().where(Project.id == git_repo["project"]).first()
+    expected = load("lutece-secteur-public")
+    assert project["latest_stable"]  # versions read from the tags fetched over Git
+    assert await Repository.count().where(Repository.url.like("https://bitbucket.org/%")) == 6
+    assert len(expected["repositories"]) == 6
