@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -179,6 +180,21 @@ def make_celery(settings: Settings | None = None) -> Celery:
         return run_scheduled_pulls(settings)
 
     return app
+
+
+@functools.cache
+def _app_for(settings: Settings) -> Celery:
+    return make_celery(settings)
+
+
+def queue_registration(settings: Settings, run_id: int) -> bool:
+    """Hand a queued registration to the Celery workers; ``False`` when there is no
+    broker, and the caller runs :func:`registry.services.registrations.execute` itself
+    (in the server's process, after answering)."""
+    if settings.tasks_in_process:
+        return False
+    _app_for(settings).send_task("communs.execute_registration", args=[run_id])
+    return True
 
 
 _background: set[asyncio.Task[Any]] = set()

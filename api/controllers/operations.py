@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, Parameter
 
 from api.auth import Principal, authenticate_request, require_staff, require_user
+from crawlers.tasks import queue_registration
 from registry.errors import NotFoundError
 from registry.services import registrations, stats
 from registry.services.registrations import RunStatus
@@ -51,7 +52,9 @@ class RegistrationController(Controller):
             settings=settings,
         )
         background = None
-        if settings.tasks_in_process and request.app.state.get("run_registrations", True):
+        if request.app.state.get("run_registrations", True) and not queue_registration(
+            settings, run.id
+        ):
             background = BackgroundTask(registrations.execute, run.id, settings)
         return Response(
             run,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -163,3 +164,44 @@ async def _bound(settings: Settings, work):  # type: ignore[no-untyped-def]
         return await work()
     finally:
         await db.close()
+
+
+def test_with_a_broker_a_registration_is_executed_by_a_worker(
+    redis_url: str, tmp_path: Path
+) -> None:
+    from celery.contrib.testing.worker import start_worker
+
+    from crawlers import tasks
+    from registry.services import registrations
+
+    settings = Settings(data_dir=tmp_path, broker_url=redis_url, allow_loopback=True)
+
+    async def register() -> int:
+        from registry import db
+
+        await db.migrate()
+        pub = await Publisher.insert(Publisher(slug="lyon", name="Lyon")).returning(Publisher.id)
+        # nothing listens on port 9: the crawl must end failed, with the reason
+        run = await registrations.register(
+            "http://127.0.0.1:9/lyon/portail",
+            int(pub[0]["id"]),
+            user_id=None,
+            may_maintain=True,
+            settings=settings,
+        )
+        return run.id
+
+    run_id = run_with_database(settings, register)
+    app = tasks._app_for(settings)
+    app.conf.update(task_default_queue=f"communs-test-reg-{os.getpid()}")
+    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        assert tasks.queue_registration(settings, run_id) is True
+        end = time.monotonic() + 60
+        status = "queued"
+        while status in ("queued", "running") and time.monotonic() < end:
+            time.sleep(0.5)
+            status = run_with_database(settings, lambda: registrations.get_run(run_id)).status
+    run = run_with_database(settings, lambda: registrations.get_run(run_id))
+    assert run.status == "failed"
+    assert run.error  # the reason a person reads
+    assert not tasks.queue_registration(Settings(data_dir=tmp_path), run_id)  # no broker

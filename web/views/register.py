@@ -16,6 +16,7 @@ from litestar import Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath
 
+from crawlers.tasks import queue_registration
 from registry.errors import (
     AuthenticationError,
     NotFoundError,
@@ -81,7 +82,9 @@ async def register_submit(request: Request[Any, Any, Any]) -> Response[Any]:
             errors.append(error.message)
         else:
             background = None
-            if settings.tasks_in_process and request.app.state.get("run_registrations", True):
+            if request.app.state.get("run_registrations", True) and not queue_registration(
+                settings, run.id
+            ):
                 background = BackgroundTask(registrations.execute, run.id, settings)
             return redirect(request, f"/register/runs/{run.id}", background=background)
     return await render(
