@@ -116,3 +116,35 @@ async def test_recrawl_reads_a_repository_again_when_the_forge_says_it_changed(
     assert (again.run["added"], again.run["changed"]) == (0, 1)
     releases = (await catalogue())[url(forge_kind, "repo-00008")]["releases"]
     assert ("v9.0.0", "9.0.0") in releases
+
+
+async def test_redirect_to_a_private_address_is_refused() -> None:
+    """A forge's ``Location`` is checked like any address the crawler is given."""
+    from typing import Any
+
+    import httpx
+
+    from crawlers.http import AddressRefusedError, ForgeClient
+    from registry.settings import Settings
+
+    async def hostile(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        headers = [(b"location", b"http://10.0.0.7/internal"), (b"content-length", b"0")]
+        await send({"type": "http.response.start", "status": 301, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    settings = Settings(allow_loopback=True)
+    async with ForgeClient(settings, transport=httpx.ASGITransport(app=hostile)) as client:
+        with pytest.raises(AddressRefusedError, match=r"10\.0\.0\.7"):
+            await client.get("http://127.0.0.1/gitlab/api/v4/projects/a%2Fb")
+
+
+def test_etag_cache_memory_is_bounded_by_bytes_not_only_entries() -> None:
+    from crawlers.http import CachedResponse, MemoryETagCache
+
+    cache = MemoryETagCache(max_entries=10_000, max_bytes=10_000)
+    for n in range(1_000):
+        cache.put(f"u{n}", CachedResponse(f'W/"{n}"', b"x" * 100))
+    assert len(cache) == 100  # 10,000 bytes of bodies, the newest kept
+    assert cache.get("u999") is not None and cache.get("u0") is None
+    cache.put("big", CachedResponse('W/"big"', b"x" * 20_000))
+    assert cache.get("big") is None and len(cache) == 100
