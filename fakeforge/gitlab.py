@@ -345,7 +345,8 @@ def list_tags(app: FakeForge, req: Request) -> Response:
 def tag_object(repo: Repository, tag: Any) -> dict[str, Any]:
     """A tag as GitLab shows it: annotated tags carry their own ``target``, ``message`` and
     ``created_at``; lightweight tags have the commit as ``target`` and nulls."""
-    release = next((r for r in repo.releases if r.tag_name == tag.name), None)
+    # GitLab has no draft releases: a fixture's drafts do not exist on this shape
+    release = next((r for r in repo.releases if r.tag_name == tag.name and not r.draft), None)
     tag_sha = hashlib.sha1(f"tag {repo.full_name} {tag.name}".encode()).hexdigest()
     return {
         "commit": _commit(repo, tag.commit, tag.date, tag.name),
@@ -373,7 +374,9 @@ def list_releases(app: FakeForge, req: Request) -> Response:
     if repo is None:
         return app.error("gitlab", 404, "404 Project Not Found")
     releases = sorted(
-        repo.releases, key=lambda r: r.published_at, reverse=req.query.get("sort", "desc") == "desc"
+        (r for r in repo.releases if not r.draft),
+        key=lambda r: r.published_at,
+        reverse=req.query.get("sort", "desc") == "desc",
     )
     path = repo.full_path
     author = {

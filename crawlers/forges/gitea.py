@@ -18,6 +18,7 @@ from crawlers.forges.base import (
     MAX_FILE_BYTES,
     PUBLICCODE_NAMES,
     ForgeAdapter,
+    ReleaseData,
     RepoData,
     TagData,
     is_license_path,
@@ -121,6 +122,9 @@ class GiteaAdapter(ForgeAdapter):
                     if isinstance(e, dict) and e.get("type") == "file"
                 ]
         repo.tags = await self._tags(base)
+        if item.get("release_counter"):
+            # only repositories that have releases cost a request for them
+            repo.releases = await self._releases(base)
         for path in wanted:
             raw = await self.client.get(
                 f"{base}/raw/{quote(path)}",
@@ -130,6 +134,25 @@ class GiteaAdapter(ForgeAdapter):
             if raw.status_code == 200 and len(raw.content) <= MAX_FILE_BYTES:
                 repo.files[path] = raw.content.decode("utf-8", errors="replace")
         return repo
+
+    async def _releases(self, base: str) -> list[ReleaseData]:
+        releases: list[ReleaseData] = []
+        url: str | None = f"{base}/releases"
+        params: dict[str, Any] | None = {"limit": PAGE_SIZE, "page": 1}
+        while url:
+            response = await self.client.get(url, params=params)
+            for item in await self.client.json_of(response):
+                releases.append(
+                    ReleaseData(
+                        tag=item["tag_name"],
+                        name=item.get("name") or "",
+                        published_at=parse_time(item.get("published_at")),
+                        prerelease=bool(item.get("prerelease")),
+                        draft=bool(item.get("draft")),
+                    )
+                )
+            url, params = next_link(response), None
+        return releases
 
     async def _tags(self, base: str) -> list[TagData]:
         tags: list[TagData] = []

@@ -18,6 +18,7 @@ from crawlers.forges.base import (
     MAX_FILE_BYTES,
     PUBLICCODE_NAMES,
     ForgeAdapter,
+    ReleaseData,
     RepoData,
     TagData,
     is_license_path,
@@ -110,12 +111,13 @@ class GitLabAdapter(ForgeAdapter):
             created_at=parse_time(project.get("created_at")),
             forge_license=forge_license,
         )
-        repo.tags = await self._tags(pid)
+        repo.tags, repo.releases = await self._tags(pid)
         await self._files(repo, pid, branch, project.get("license_url"))
         return repo
 
-    async def _tags(self, pid: int) -> list[TagData]:
+    async def _tags(self, pid: int) -> tuple[list[TagData], list[ReleaseData]]:
         tags: list[TagData] = []
+        releases: list[ReleaseData] = []
         url: str | None = f"{self.api}/projects/{pid}/repository/tags"
         params: dict[str, Any] | None = {"per_page": PAGE_SIZE}
         while url:
@@ -124,8 +126,11 @@ class GitLabAdapter(ForgeAdapter):
                 commit = item.get("commit") or {}
                 date = item.get("created_at") or commit.get("committed_date")
                 tags.append(TagData(item["name"], parse_time(date), commit.get("id") or ""))
+                if item.get("release"):
+                    # GitLab lists a tag's release with the tag: no request of its own
+                    releases.append(ReleaseData(tag=item["name"]))
             url, params = next_link(response), None
-        return tags
+        return tags, releases
 
     async def _raw(self, pid: int, path: str, ref: str) -> str | None:
         url = f"{self.api}/projects/{pid}/repository/files/{_id(path)}/raw"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import REAL_FORGES, load
+from crawlkit import REAL_FORGES, load
 
 from communs.cli import main
 from fakeforge.testing import serve

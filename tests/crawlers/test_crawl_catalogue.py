@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, crawl, load
+from crawlkit import FIXTURES, crawl, load
 
 import fakeforge
 from registry import publiccode, versions

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REAL_FORGES, load
+from crawlkit import REAL_FORGES, load
 
 from fakeforge.testing import serve
 from registry.services import changelog

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import REAL_FORGES, load
+from crawlkit import REAL_FORGES, load
 
 import fakeforge
 from crawlers.http import AddressRefusedError, ForgeClient, ForgeHTTPError, RateLimitedError
