@@ -75,8 +75,18 @@ async def crawl_repository(settings: Settings, url: str) -> dict[str, Any]:
 
 async def accounts_due(settings: Settings, now: dt.datetime | None = None) -> list[int]:
     """Forge accounts whose last crawl is older than their interval (or that were never
-    crawled), oldest first; accounts ignored since a date and whole forges are left out."""
+    crawled), oldest first. Left out: accounts ignored since a date, whole forges, and
+    accounts mirrored from a peer (their origin crawls them and publishes the result)."""
+    from registry.federation.tables import FederationEntity, bind
     from registry.tables import ForgeAccount
+
+    bind()
+    mirrored = {
+        row["local_id"]
+        for row in await FederationEntity.select(FederationEntity.local_id).where(
+            (FederationEntity.entity == "forge_account") & (FederationEntity.owner == True)  # noqa: E712
+        )
+    }
 
     now = now or dt.datetime.now(dt.UTC)
     rows = await ForgeAccount.select(
@@ -85,6 +95,8 @@ async def accounts_due(settings: Settings, now: dt.datetime | None = None) -> li
     due: list[tuple[dt.datetime, int]] = []
     never = dt.datetime.min.replace(tzinfo=dt.UTC)
     for row in rows:
+        if row["id"] in mirrored:
+            continue
         hours = row["crawl_interval_hours"] or settings.crawl_interval_hours
         last = row["last_crawled_at"]
         if last is not None and last.tzinfo is None:

@@ -150,9 +150,30 @@ def test_accounts_due_orders_never_crawled_first_and_skips_ignored(tmp_path: Pat
                 )
             ).returning(ForgeAccount.id)
             ids.append(int(row[0]["id"]))
+        from registry.federation.tables import FederationEntity, bind
+
+        bind()
+        mirror = await ForgeAccount.insert(
+            ForgeAccount(
+                publisher=pub["id"],
+                forge_kind="github",
+                base_url="https://github.com",
+                owner="from-a-peer",
+            )
+        ).returning(ForgeAccount.id)
+        await FederationEntity.insert(
+            FederationEntity(
+                origin="https://region.example",
+                entity="forge_account",
+                origin_id="7",
+                local_id=mirror[0]["id"],
+                owner=True,
+            )
+        )
         due = await accounts_due(settings, now)
         return [ids.index(a) for a in due]
 
+    # never crawled first, then the oldest; ignored, fresh and mirrored accounts are not due
     assert asyncio.run(_bound(settings, work)) == [2, 1, 4]
 
 
