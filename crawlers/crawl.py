@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from crawlers.forges.base import ForgeAdapter, RepoData
+from crawlers.forges.base import ForgeAdapter, RepoData, parse_time
 from crawlers.forges.bitbucket import BitbucketAdapter
 from crawlers.forges.git import GitAdapter
 from crawlers.forges.gitea import GiteaAdapter
@@ -35,7 +35,7 @@ from registry import db
 from registry.errors import CommunsError, NotFoundError, URLError, ValidationError
 from registry.services import changelog, crawl_runs
 from registry.services.repositories import RepositoryRecord, mark_gone
-from registry.tables import ForgeAccount, Publisher
+from registry.tables import ForgeAccount, Publisher, Repository
 from registry.urls import canonical_url, parse_repository_url
 
 __all__ = [
@@ -149,6 +149,9 @@ class Crawler:
 
     ``endpoints`` maps an identity (``https://github.com`` or a bare host ``github.com``) to
     the URL the forge is reached at; ``progress(done, total)`` is called after each page.
+    ``incremental``: a listed repository the catalogue holds with the same URL and activity
+    date (GitLab ``last_activity_at``, Gitea ``updated_at``) is not read again (False: every
+    repository is).
     """
 
     def __init__(
@@ -158,8 +161,10 @@ class Crawler:
         endpoints: dict[str, str] | None = None,
         progress: Progress | None = None,
         actor: str = "crawler",
+        incremental: bool = True,
     ) -> None:
         self.client = client
+        self.incremental = incremental
         self.endpoints = {
             k.rstrip("/").lower(): v.rstrip("/") for k, v in (endpoints or {}).items()
         }
@@ -226,6 +231,10 @@ class Crawler:
                 )
             endpoint = self.endpoint_for(base_url)
             adapter = adapter_for(kind, self.client, endpoint)
+            if self.incremental:
+                adapter.current = lambda listed: _current_in_catalogue(
+                    account_id, adapter.kind, base_url, endpoint, listed
+                )
             done = 0
             async for page in adapter.account_pages(owner):
                 failures = []
@@ -239,6 +248,16 @@ class Crawler:
                 # a forge may serve a listing page twice (offset pages shifting under a
                 # concurrent change): a repository already saved in this run is not redone
                 records = [r for r in records if r.url not in seen]
+                skipped = {_identity_url(base_url, endpoint, u) for u in adapter.skipped} - seen
+                adapter.skipped.clear()
+                if skipped:
+                    # listed as the catalogue holds them: not read again, but seen
+                    await Repository.update(
+                        {Repository.last_seen_at: dt.datetime.now(dt.UTC)}
+                    ).where(Repository.url.is_in(sorted(skipped)))
+                    seen.update(skipped)
+                    summary.unchanged += len(skipped)
+                    done += len(skipped)
                 if not records and not failures:
                     continue
                 outcome = await ingest_page(
@@ -369,6 +388,44 @@ class Crawler:
                 actor=self.actor,
             )
         return account_id, publisher_id
+
+
+def _to_second(value: dt.datetime) -> dt.datetime:
+    value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).replace(microsecond=0)
+
+
+async def _current_in_catalogue(
+    account_id: int,
+    kind: str,
+    base_url: str,
+    endpoint: str,
+    listed: list[tuple[str, str, str | None]],
+) -> set[str]:
+    """Forge ids of listed repositories the catalogue holds as the forge lists them: saved
+    by a crawl of this account, not gone, same URL (a renamed one is read again) and same
+    activity date. A repository whose crawl failed was not saved, so its stored date is
+    older and it is read again."""
+    ids = [forge_id for forge_id, _url, _when in listed if forge_id]
+    if not ids:
+        return set()
+    rows = await Repository.select(Repository.forge_id, Repository.url, Repository.pushed_at).where(
+        (Repository.forge_account == account_id)
+        & (Repository.forge_kind == kind)
+        & Repository.forge_id.is_in(ids)
+        & Repository.gone_at.is_null()
+    )
+    stored = {row["forge_id"]: row for row in rows}
+    current: set[str] = set()
+    for forge_id, web_url, when in listed:
+        row = stored.get(forge_id)
+        listed_at = parse_time(when)
+        if row is None or listed_at is None or row["pushed_at"] is None:
+            continue
+        same_url = row["url"] == _identity_url(base_url, endpoint, web_url)
+        if same_url and _to_second(row["pushed_at"]) == _to_second(listed_at):
+            current.add(forge_id)
+    return current
 
 
 def _identity_url(base_url: str, endpoint: str, web_url: str) -> str:

@@ -9,6 +9,8 @@ from a polite client, so adapters only build URLs and read JSON:
 * rate limits: when a forge says the window is used up (GitHub ``x-ratelimit-*``, GitLab
   ``RateLimit-*``), the client rotates to another token if it has one, otherwise waits for
   the reset (up to ``max_wait``) instead of failing;
+* redirects of a ``GET`` (a renamed repository's ``301``, as GitHub and GitLab document)
+  followed, at most five, each new address checked like the first;
 * conditional requests: a ``GET`` whose URL has a cached ETag is sent with
   ``If-None-Match``; a 304 is answered from the cache (and still counted as a request);
 * request accounting (:class:`RequestStats`), which crawl runs record;
@@ -56,6 +58,8 @@ DEFAULT_MAX_RETRIES = 4
 #: GitHub or GitLab window is one hour, plus margin).
 DEFAULT_MAX_WAIT_S = 3660.0
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
+_REDIRECTS = frozenset({301, 302, 307, 308})
+_MAX_REDIRECTS = 5
 
 Resolver = Callable[[str], Awaitable[list[str]]]
 Sleep = Callable[[float], Awaitable[None]]
@@ -96,20 +100,28 @@ class ETagCache(Protocol):
 
 
 class MemoryETagCache:
-    """An in-process ETag cache, bounded by entry count (oldest entries go first)."""
+    """An in-process ETag cache, bounded by entry count and by the bytes of the bodies it
+    keeps (oldest entries go first), so a crawl's memory does not grow with the account."""
 
-    def __init__(self, max_entries: int = 10_000) -> None:
+    def __init__(self, max_entries: int = 10_000, max_bytes: int = 2 * 1024 * 1024) -> None:
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self._entries: dict[str, CachedResponse] = {}
+        self._bytes = 0
 
     def get(self, url: str) -> CachedResponse | None:
         return self._entries.get(url)
 
     def put(self, url: str, entry: CachedResponse) -> None:
-        self._entries.pop(url, None)
+        old = self._entries.pop(url, None)
+        if old is not None:
+            self._bytes -= len(old.body)
+        if len(entry.body) > self.max_bytes:
+            return
         self._entries[url] = entry
-        while len(self._entries) > self.max_entries:
-            self._entries.pop(next(iter(self._entries)))
+        self._bytes += len(entry.body)
+        while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+            self._bytes -= len(self._entries.pop(next(iter(self._entries))).body)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -338,7 +350,7 @@ class ForgeClient:
         request_headers = dict(headers or {})
         full_url = str(httpx.URL(url).copy_merge_params(dict(params))) if params else url
         cached = self.cache.get(full_url) if (method == "GET" and conditional) else None
-        attempt = 0
+        attempt = redirects = 0
         while True:
             sent = {**request_headers, **self._auth_headers(host)}
             if cached is not None:
@@ -361,6 +373,18 @@ class ForgeClient:
             if response.status_code == 304 and cached is not None:
                 self.stats.not_modified += 1
                 return self._from_cache(response, cached)
+            location = response.headers.get("location")
+            if response.status_code in _REDIRECTS and method == "GET" and location:
+                # a renamed or moved repository: GitHub and GitLab answer 301 + Location
+                await response.aread()
+                if redirects >= _MAX_REDIRECTS:
+                    raise ForgeHTTPError(f"{method} {url}: too many redirects", url=full_url)
+                redirects += 1
+                full_url = str(httpx.URL(full_url).join(location))
+                await self.check_url(full_url)
+                host = (urlsplit(full_url).hostname or "").lower()
+                cached = self.cache.get(full_url) if conditional else None
+                continue
             if response.status_code in (403, 429) and (
                 _exhausted(response) or response.headers.get("retry-after")
             ):

@@ -20,7 +20,7 @@ import datetime as dt
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from crawlers.http import ForgeClient
 from registry.errors import ForgeError
@@ -47,6 +47,9 @@ _CODE = re.compile(r"\.(?:py|js|ts|go|rb|java|c|h|rs|json|ya?ml|xml|toml|php|sh|
 
 T = TypeVar("T")
 R = TypeVar("R")
+#: ``(forge id, web URL, activity date as listed)`` of listed repositories -> the forge ids
+#: the catalogue already holds as they are
+Current = Callable[[list[tuple[str, str, str | None]]], Awaitable[set[str]]]
 
 
 def is_license_path(path: str) -> bool:
@@ -138,6 +141,11 @@ class ForgeAdapter(abc.ABC):
         self.client = client
         self.endpoint = endpoint.rstrip("/")
         self.failures: list[tuple[str, str]] = []
+        #: set by the crawl (incremental recrawls): which listed repositories the catalogue
+        #: already holds complete with the same activity date; their details are not asked
+        self.current: Current | None = None
+        #: web URLs of listed repositories left out of a page because they are current
+        self.skipped: list[str] = []
 
     @abc.abstractmethod
     def account_pages(self, owner: str) -> AsyncIterator[list[RepoData]]:
@@ -149,6 +157,25 @@ class ForgeAdapter(abc.ABC):
     @abc.abstractmethod
     async def repository(self, path: str) -> RepoData:
         """One repository by its full path; :class:`NotFoundError` when it does not exist."""
+
+    async def fresh(
+        self,
+        listed: list[dict[str, Any]],
+        key: Callable[[dict[str, Any]], tuple[str, str, str | None]],
+    ) -> list[dict[str, Any]]:
+        """The listed items whose details must be asked: those :attr:`current` does not
+        vouch for (all of them without it); the others' web URLs go to :attr:`skipped`."""
+        if self.current is None or not listed:
+            return listed
+        keys = [key(item) for item in listed]
+        current = await self.current(keys)
+        kept: list[dict[str, Any]] = []
+        for item, (forge_id, web_url, _when) in zip(listed, keys, strict=True):
+            if forge_id in current:
+                self.skipped.append(web_url)
+            else:
+                kept.append(item)
+        return kept
 
     async def gather_limited(
         self, items: Iterable[T], work: Callable[[T], Awaitable[R]], label: Callable[[T], str]

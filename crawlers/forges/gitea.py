@@ -65,6 +65,9 @@ class GiteaAdapter(ForgeAdapter):
             listed = await self.client.json_of(response)
             if not isinstance(listed, list):
                 raise ForgeHTTPError(f"{url}: expected a list of repositories")
+            listed = await self.fresh(
+                listed, lambda r: (str(r.get("id", "")), r.get("html_url", ""), r.get("updated_at"))
+            )
             yield await self.gather_limited(
                 listed, self._details, lambda r: str(r.get("full_name", r.get("id")))
             )

@@ -65,6 +65,10 @@ class GitLabAdapter(ForgeAdapter):
             listed = await self.client.json_of(response)
             if not isinstance(listed, list):
                 raise ForgeHTTPError(f"{url}: expected a list of projects")
+            listed = await self.fresh(
+                listed,
+                lambda p: (str(p.get("id", "")), p.get("web_url", ""), p.get("last_activity_at")),
+            )
             yield await self.gather_limited(
                 listed, self._details, lambda p: str(p.get("path_with_namespace", p.get("id")))
             )
