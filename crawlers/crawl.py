@@ -18,6 +18,7 @@ Targets (:func:`parse_target`): ``github:lutece-platform``, ``gitlab@gitlab.adul
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -172,9 +173,22 @@ class Crawler:
         self.actor = actor
 
     def endpoint_for(self, base_url: str) -> str:
+        """Where the forge of an identity (``https://host``) is reached.
+
+        An explicit endpoint wins. Otherwise the identity itself, except that with
+        ``allow_loopback`` a loopback host is reached over plain ``http``: canonical URLs
+        are always ``https`` identities, and a forge on loopback (the fake forge, a
+        developer's Gitea) serves no TLS.
+        """
         base = base_url.rstrip("/").lower()
         host = urlsplit(base).netloc
-        return self.endpoints.get(base) or self.endpoints.get(host) or base_url.rstrip("/")
+        explicit = self.endpoints.get(base) or self.endpoints.get(host)
+        if explicit:
+            return explicit
+        hostname = urlsplit(base).hostname or ""
+        if self.client.allow_loopback and _is_loopback(hostname):
+            return "http://" + host
+        return base_url.rstrip("/")
 
     # -- targets ------------------------------------------------------------------------------
 
@@ -289,8 +303,11 @@ class Crawler:
         await crawl_runs.finish_run(run_id, requests=requests, error=error)
         return run_id
 
-    async def crawl_repository(self, target: Target, summary: CrawlSummary) -> int:
-        """Crawl one repository by URL; attached to its forge account when one is known."""
+    async def crawl_repository(
+        self, target: Target, summary: CrawlSummary, *, publisher_id: int | None = None
+    ) -> int:
+        """Crawl one repository by URL; attached to its forge account when one is known,
+        else to ``publisher_id`` (the publisher a registration was made for), if given."""
         account = (
             await ForgeAccount.select()
             .where(
@@ -306,10 +323,12 @@ class Crawler:
                 .where((ForgeAccount.base_url == target.base_url) & (ForgeAccount.owner == first))
                 .first()
             )
+        if account is not None:
+            publisher_id = account["publisher"]
         run_id = await crawl_runs.start_run(
             target.url,
             kind="repository",
-            publisher_id=account["publisher"] if account else None,
+            publisher_id=publisher_id,
             forge_account_id=account["id"] if account else None,
         )
         summary.run_ids.append(run_id)
@@ -324,7 +343,7 @@ class Crawler:
             outcome = await ingest_page(
                 records,
                 forge_account_id=account["id"] if account else None,
-                publisher_id=account["publisher"] if account else None,
+                publisher_id=publisher_id,
                 run_id=run_id,
                 failures=bad,
                 requests=self.client.stats.requests - start,
@@ -388,6 +407,15 @@ class Crawler:
                 actor=self.actor,
             )
         return account_id, publisher_id
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname == "localhost" or hostname.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(hostname.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _to_second(value: dt.datetime) -> dt.datetime:

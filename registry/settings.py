@@ -21,6 +21,7 @@ from pathlib import Path
 from registry.errors import ValidationError
 
 PREFIX = "COMMUNS_"
+TEST_PREFIX = "COMMUNS_TEST_"
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -91,7 +92,9 @@ class Settings:
         """Build settings from ``env`` (default: the process environment).
 
         Unknown ``COMMUNS_*`` names are kept in ``unknown`` so the command line can warn
-        about a typo instead of silently ignoring it.
+        about a typo instead of silently ignoring it. ``COMMUNS_TEST_*`` names belong to
+        the test suite (what it must find present), not to the registry, and are not
+        reported.
         """
         env = os.environ if env is None else env
         values: dict[str, object] = {}
@@ -116,7 +119,9 @@ class Settings:
             sorted(
                 name
                 for name in env
-                if name.startswith(PREFIX) and name[len(PREFIX) :].lower() not in known
+                if name.startswith(PREFIX)
+                and not name.startswith(TEST_PREFIX)
+                and name[len(PREFIX) :].lower() not in known
             )
         )
         return cls(**values)  # type: ignore[arg-type]

@@ -169,7 +169,7 @@ async def execute(run_id: int, settings: Settings) -> RunStatus:
         summary = CrawlSummary()
         async with ForgeClient(settings) as client:
             crawler = Crawler(client, actor=f"registration:{run_id}")
-            await crawler.crawl_repository(target, summary)
+            await crawler.crawl_repository(target, summary, publisher_id=run.publisher_id)
         update = {
             CrawlRun.added: summary.added,
             CrawlRun.changed: summary.changed,

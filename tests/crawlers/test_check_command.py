@@ -53,7 +53,7 @@ def make_repository(tmp_path: Path, repo: dict[str, Any]) -> Path:
 
 def run_check(*args: str) -> tuple[int, Any]:
     result = CliRunner().invoke(main, ["check", *args, "--json"])
-    return result.exit_code, json.loads(result.output) if result.output.strip() else None
+    return result.exit_code, json.loads(result.stdout) if result.stdout.strip() else None
 
 
 def test_working_copy_of_lutece_core(tmp_path: Path) -> None:

@@ -264,6 +264,8 @@ def test_register_a_project_against_the_fake_forge_and_watch_the_run(
     """The maintainer submits a repository of the loopback fake forge; the status on the
     run's page changes by itself (htmx polling) until the run is over; when it is done the
     page links to the new sheet, which opens."""
+    from playwright.sync_api import expect
+
     from fakeforge.testing import serve
 
     fixture = Path(__file__).parent.parent / "data" / "real-forges"
@@ -281,17 +283,18 @@ def test_register_a_project_against_the_fake_forge_and_watch_the_run(
             page.get_by_role("button", name="Register").click()
             page.wait_for_url(re.compile(r"/register/runs/\d+$"))
             run_url = page.url
-            page.wait_for_function(
-                "['done', 'failed'].includes(document.getElementById('run-status').dataset.state)",
-                timeout=60_000,
+            expect(page.locator("#run-status")).to_have_attribute(
+                "data-state", re.compile(r"^(done|failed)$"), timeout=60_000
             )
             assert page.url == run_url  # the status changed in place, no reload
             state = page.locator("#run-status").get_attribute("data-state")
             screenshot(page, "registration-run")
-            if state == "done":
-                page.get_by_role("link", name=re.compile("Open the sheet")).click()
-                assert page.get_by_role("heading", level=1).is_visible()
-            else:
-                assert page.get_by_text("Reason:", exact=False).is_visible()
+            reason = page.locator("#run-status").inner_text()
+            assert state == "done", reason
+            page.get_by_role("link", name=re.compile("Open the sheet")).click()
+            page.wait_for_url(re.compile(r"/projects/[^/]+$"))
+            assert page.get_by_role("heading", level=1).inner_text() == "gru-plugin-appointment"
+            # published by the publisher it was registered for
+            assert page.get_by_role("link", name="Ville de Paris").first.is_visible()
     finally:
         context.close()
