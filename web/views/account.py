@@ -13,7 +13,8 @@ from registry.services import accounts
 from registry.tables import ApiToken
 from web import i18n, security
 from web.i18n import N_
-from web.templating import current_user, redirect, render, safe_next
+from web.templating import current_user, redirect, render, request_language, safe_next
+from web.throttle import SignInThrottle
 
 
 async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -29,23 +30,58 @@ async def signin_page(request: Request[Any, Any, Any]) -> Response[str]:
     )
 
 
+def signin_throttle(request: Request[Any, Any, Any]) -> SignInThrottle:
+    """The app's count of failed sign-ins (made at first use; tests may set their own)."""
+    state = request.app.state
+    throttle = state.get("signin_throttle")
+    if throttle is None:
+        throttle = state["signin_throttle"] = SignInThrottle()
+    return throttle  # type: ignore[no-any-return]
+
+
 @post("/signin", name="signin_post", status_code=303)
 async def signin(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Check the password, unless this account or this address failed too often lately:
+    then 429 with ``Retry-After`` and the password is not checked at all."""
     form = await _form(request)
     target = safe_next(form.get("next"))
+    username = form.get("username", "")[:150]
+    context = {"next": target, "username": username}
+    throttle = signin_throttle(request)
+    attempt = throttle.attempt(username, request.client.host if request.client else "")
+    if isinstance(attempt, int):
+        minutes = -(-attempt // 60)
+        i18n.use_language(request_language(request))
+        response = await render(
+            request,
+            "signin.html",
+            {
+                **context,
+                "error": i18n.ngettext(
+                    "Too many failed sign-in attempts for this account or from your "
+                    "network. For your security, please wait %(num)s minute before "
+                    "trying again.",
+                    "Too many failed sign-in attempts for this account or from your "
+                    "network. For your security, please wait %(num)s minutes before "
+                    "trying again.",
+                    minutes,
+                )
+                % {"num": i18n.format_number(minutes)},
+            },
+            status=429,
+        )
+        response.headers["Retry-After"] = str(attempt)
+        return response
     try:
-        user = await accounts.authenticate(form.get("username", "")[:150], form.get("password", ""))
+        user = await accounts.authenticate(username, form.get("password", ""))
     except AuthenticationError:
         return await render(
             request,
             "signin.html",
-            {
-                "next": target,
-                "error": N_("Unknown user name or wrong password."),
-                "username": form.get("username", "")[:150],
-            },
+            {**context, "error": N_("Unknown user name or wrong password.")},
             status=400,
         )
+    throttle.succeeded(attempt)
     security.sign_in(request, int(user["id"]))
     return redirect(request, target)
 
