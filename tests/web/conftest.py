@@ -196,7 +196,7 @@ async def seed_catalogue() -> dict[str, Any]:
         )
     ).returning(Project.id)
     portal = int(rows[0]["id"])
-    await Repository.insert(
+    rows = await Repository.insert(
         Repository(
             url="https://git.occitanie.example/portail/portail-citoyen",
             project=portal,
@@ -207,6 +207,19 @@ async def seed_catalogue() -> dict[str, Any]:
             publiccode_valid=PORTAL_REPORT.valid,
             publiccode_results=[r.as_dict() for r in PORTAL_REPORT.results],
         )
+    ).returning(Repository.id)
+    # its forge says EUPL-1.2 while its LICENSE file is the AGPL: the sheet must say so
+    await LicenseFinding.insert(
+        LicenseFinding(
+            repository=int(rows[0]["id"]), expression="EUPL-1.2", source="forge", confidence=1.0
+        ),
+        LicenseFinding(
+            repository=int(rows[0]["id"]),
+            expression="AGPL-3.0-or-later",
+            source="file",
+            file="LICENSE",
+            confidence=0.97,
+        ),
     )
     rows = await Project.insert(
         Project(

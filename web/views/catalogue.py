@@ -7,10 +7,13 @@ Each page is one call to the catalogue service the API uses too
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Request, Response, get
 from litestar.params import FromPath
+from markupsafe import escape
 
 from registry import publiccode
 from registry.errors import CommunsError, ValidationError
@@ -143,10 +146,69 @@ async def project(request: Request[Any, Any, Any], slug: FromPath[str]) -> Respo
     )
 
 
+FEED_ENTRIES = 50
+
+
+def _atom_time(value: dt.datetime | None) -> str:
+    if value is None:
+        return "1970-01-01T00:00:00Z"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@get("/projects/{slug:str}/releases.atom", name="project_feed")
+async def project_feed(request: Request[Any, Any, Any], slug: FromPath[str]) -> Response[bytes]:
+    """Atom feed of the project's newest releases (pre-releases marked), for feed readers:
+    the sheet links to it and announces it in its ``<head>``."""
+    sheet = await catalogue.project_sheet(slug)
+    base = str(request.base_url).rstrip("/")
+    sheet_url = f"{base}/projects/{quote(sheet.slug)}"
+    dated = sorted(
+        (
+            (release, repo)
+            for repo in sheet.repositories
+            for release in repo.releases
+            if release.published_at is not None
+        ),
+        key=lambda pair: pair[0].published_at or dt.datetime.min,
+        reverse=True,
+    )[:FEED_ENTRIES]
+    updated = _atom_time(dated[0][0].published_at if dated else sheet.updated_at)
+    entries = []
+    for release, repo in dated:
+        kind = "pre-release" if release.is_prerelease else "release"
+        version = release.version or release.tag
+        entries.append(
+            "<entry>"
+            f"<id>{escape(sheet_url)}/releases/{quote(release.tag, safe='')}@{repo.id}</id>"
+            f"<title>{escape(sheet.name)} {escape(version)}</title>"
+            f"<updated>{_atom_time(release.published_at)}</updated>"
+            f'<link rel="alternate" href="{escape(repo.url)}"/>'
+            f"<summary>{escape(sheet.name)}: {kind} {escape(version)} "
+            f"({escape(release.tag)})</summary>"
+            "</entry>"
+        )
+    author = sheet.publisher.name if sheet.publisher else sheet.name
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<id>{escape(sheet_url)}/releases.atom</id>"
+        f"<title>{escape(sheet.name)}: releases</title>"
+        f"<updated>{updated}</updated>"
+        f"<author><name>{escape(author)}</name></author>"
+        f'<link rel="self" type="application/atom+xml" href="{escape(sheet_url)}/releases.atom"/>'
+        f'<link rel="alternate" type="text/html" href="{escape(sheet_url)}"/>'
+        + "".join(entries)
+        + "</feed>"
+    )
+    return Response(feed.encode(), media_type="application/atom+xml")
+
+
 @get("/publishers/{slug:str}", name="publisher")
 async def publisher(request: Request[Any, Any, Any], slug: FromPath[str]) -> Response[str]:
     """A publisher: its forge accounts, the projects it publishes and those it reuses."""
     return await render(request, "publisher.html", {"pub": await catalogue.publisher_sheet(slug)})
 
 
-ROUTES = [home, project, publisher]
+ROUTES = [home, project, project_feed, publisher]
