@@ -10,6 +10,15 @@ A page of the feed answers ``after`` (a change log id, ``0`` for the beginning) 
 (the last change log id the page scanned), so no change is ever missed or repeated. The
 change log's ids are its commit order on both engines (see the 03:30 migration).
 
+The page itself is signed (``"signature"``) by this instance over
+:func:`page_message`: the protocol, this instance's URL, ``after``, ``next``, ``more``
+and, for every entry in order, its position and the SHA-256 of its envelope's
+canonical JSON. A puller checks that one signature instead of one per entry it gets
+from this instance (an Ed25519 check costs 0.1-0.3 ms here, a digest 1 µs), and
+nothing in the page (an entry, a position, the cursor) can change without breaking
+it. Each entry keeps its own signature for relaying: a third instance checks it with
+the origin's key.
+
 What a page carries:
 
 * the changes this instance **originated** (change log rows with an empty ``origin``)
@@ -30,11 +39,13 @@ instances recognise the same software.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from registry.federation import PROTOCOL_VERSION
-from registry.federation.identity import Identity
+from registry.federation.identity import Identity, canonical_json
 from registry.federation.tables import FederationEntity, bind
 from registry.tables import ChangeLog, Repository
 
@@ -51,8 +62,39 @@ PRIVATE_FIELDS = frozenset(
     {"declared_by", "actor", "crawl_state", "last_crawled_at", "requested_by", "changed_by"}
 )
 TOMBSTONE_ACTIONS = frozenset({"delete"})
-DEFAULT_LIMIT = 500
+DEFAULT_LIMIT = 1000
 MAX_LIMIT = 2000
+#: Starts every signed page message; no canonical JSON (an entry's signed form) does.
+PAGE_PREFIX = b"communs-feed-page\n"
+#: Positions are signed as 8 bytes, so they stay below this.
+POSITION_LIMIT = 2**63
+
+
+def entry_digest(envelope_bytes: bytes) -> bytes:
+    """SHA-256 of an envelope's canonical JSON, as a page signature covers it."""
+    return hashlib.sha256(envelope_bytes).digest()
+
+
+def page_message(
+    instance: str, after: int, next_cursor: int, more: bool, digests: Iterable[tuple[int, bytes]]
+) -> bytes:
+    """The bytes a page signature covers: a prefix, the page's header as canonical JSON
+    (no raw newline in it), a newline, then each entry's position (8 bytes, big-endian)
+    and envelope digest (32 bytes), in the page's order."""
+    header = canonical_json(
+        {
+            "protocol": PROTOCOL_VERSION,
+            "instance": instance,
+            "after": after,
+            "next": next_cursor,
+            "more": more,
+        }
+    )
+    parts = [PAGE_PREFIX, header, b"\n"]
+    for position, digest in digests:
+        parts.append(position.to_bytes(8, "big"))
+        parts.append(digest)
+    return b"".join(parts)
 
 
 def _iso(value: Any) -> str:
@@ -144,27 +186,38 @@ async def feed_page(
     repositories = await _repositories(projects)
 
     entries: list[dict[str, Any]] = []
+    digests: list[tuple[int, bytes]] = []
     for row in rows:
+        position = int(row["id"])
         data = row["data"] if isinstance(row["data"], dict) else {}
         if row["origin"]:
             relayed = data.get("federation")
-            if isinstance(relayed, dict):
-                entries.append({"position": row["id"], "entry": relayed})
+            if not isinstance(relayed, dict):
+                continue
+            try:
+                relayed_bytes = canonical_json(relayed)
+            except ValueError:  # cannot be signed over, so cannot be served
+                continue
+            entries.append({"position": position, "entry": relayed})
+            digests.append((position, entry_digest(relayed_bytes)))
             continue
-        entries.append(
-            {
-                "position": row["id"],
-                "entry": identity.sign(_payload(identity.url, row, data, refs, repositories)),
-            }
+        envelope, signed = identity.sign_with_bytes(
+            _payload(identity.url, row, data, refs, repositories)
         )
+        entries.append({"position": position, "entry": envelope})
+        digests.append((position, entry_digest(signed)))
     next_cursor = int(rows[-1]["id"]) if rows else after
+    more = len(rows) == limit
     return {
         "protocol": PROTOCOL_VERSION,
         "instance": identity.url,
         "after": after,
         "next": next_cursor,
-        "more": len(rows) == limit,
+        "more": more,
         "entries": entries,
+        "signature": identity.sign_bytes(
+            page_message(identity.url, after, next_cursor, more, digests)
+        ),
     }
 
 

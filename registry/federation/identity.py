@@ -9,6 +9,12 @@ A signed entry (an *envelope*) is ``{"payload": {...}, "signature": "<base64url>
 where the signature is Ed25519 over :func:`canonical_json` of the payload: keys
 sorted, no insignificant white space, UTF-8, no NaN. Whoever holds the payload and the
 origin's public key can check it, whichever instance relayed it.
+
+A feed page is signed too, over the digests of its envelopes (see
+:mod:`registry.federation.feed`): :meth:`Identity.sign_bytes` and
+:meth:`Verifier.verify_bytes` sign and check such messages, which start with a prefix
+no canonical JSON object can start with, so neither kind of signature can pass for
+the other.
 """
 
 from __future__ import annotations
@@ -54,6 +60,12 @@ def canonical_json(value: Any) -> bytes:
     ).encode("utf-8")
 
 
+def envelope_bytes(payload_bytes: bytes, signature: str) -> bytes:
+    """:func:`canonical_json` of ``{"payload": P, "signature": S}`` from P's canonical
+    bytes (keys sorted: ``payload`` comes first; a base64url signature needs no escape)."""
+    return b'{"payload":' + payload_bytes + b',"signature":"' + signature.encode("ascii") + b'"}'
+
+
 def encode_public_key(key: Ed25519PublicKey) -> str:
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return KEY_PREFIX + _b64(raw)
@@ -97,10 +109,20 @@ class Identity:
 
     def sign(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The envelope of ``payload``: the payload itself and its detached signature."""
-        return {
-            "payload": payload,
-            "signature": _b64(self.private_key.sign(canonical_json(payload))),
-        }
+        return self.sign_with_bytes(payload)[0]
+
+    def sign_with_bytes(self, payload: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        """The envelope of ``payload`` and its :func:`canonical_json` bytes, built from the
+        payload's canonical bytes without serialising it a second time."""
+        payload_bytes = canonical_json(payload)
+        signature = _b64(self.private_key.sign(payload_bytes))
+        return {"payload": payload, "signature": signature}, envelope_bytes(
+            payload_bytes, signature
+        )
+
+    def sign_bytes(self, message: bytes) -> str:
+        """A detached signature (base64url) of ``message``."""
+        return _b64(self.private_key.sign(message))
 
 
 def load_identity(settings: Settings) -> Identity:
@@ -159,11 +181,20 @@ class Verifier:
         payload, signature = envelope["payload"], envelope["signature"]
         if not isinstance(payload, dict) or not isinstance(signature, str):
             return False
+        try:
+            return self.verify_bytes(canonical_json(payload), signature, public_key)
+        except ValueError:  # NaN and friends have no canonical form
+            return False
+
+    def verify_bytes(self, message: bytes, signature: Any, public_key: str) -> bool:
+        """True when ``signature`` (base64url) is ``public_key``'s signature of ``message``."""
+        if not isinstance(signature, str):
+            return False
         key = self._keys.get(public_key)
         if key is None:
             key = self._keys[public_key] = decode_public_key(public_key)
         try:
-            key.verify(_unb64(signature), canonical_json(payload))
+            key.verify(_unb64(signature), message)
         except (InvalidSignature, ValueError):
             return False
         return True

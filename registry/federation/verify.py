@@ -1,31 +1,45 @@
 """Checking a page of a peer's feed before anything of it is stored.
 
 :func:`check_page` verifies the page: positions strictly increasing after the cursor
-asked for; every entry the peer originated signed by the peer's key, with ``seq``
-equal to its position (so an old entry replayed at a new position is caught); every
-relayed entry signed by its origin's key when this instance trusts that origin. One
-bad signature, one malformed entry or one replay rejects the whole page
-(:class:`FeedRejectedError`). A relayed entry from an origin this instance does not
-trust is refused, or kept marked unverified when the relay policy says
-``unverified``; one that the peer signed itself while claiming another origin is a
-forgery and rejects the page. Entries this instance originated, relayed back to it,
-are ignored: nothing is echoed.
+asked for; the page signed by the peer's key over
+:func:`~registry.federation.feed.page_message` (the cursor asked for, ``next``,
+``more``, and every entry's position and envelope digest), which vouches for every
+entry the peer originated, each with ``seq`` equal to its position (so an old entry
+replayed at a new position is caught); every relayed entry signed by its origin's key
+when this instance trusts that origin. One bad signature, one malformed entry or one
+replay rejects the whole page (:class:`FeedRejectedError`). When the page signature
+does not hold, the peer's entries are checked one by one to name the first one that
+is not genuine.
+
+A relayed entry from an origin this instance does not trust is refused, or kept
+marked unverified when the relay policy says ``unverified``; one that the peer signed
+itself while claiming another origin is a forgery and rejects the page. Entries this
+instance originated, relayed back to it, are ignored: nothing is echoed.
+
+Checking one page signature instead of one signature per entry is what makes a full
+pull fast (an Ed25519 check costs 0.1-0.3 ms here, a digest about 1 µs); a few of the
+peer's entries per page are still checked on their own signature, so that a peer
+whose entry signatures are broken (they are what this instance relays) is noticed.
 
 It is a pure function of its arguments (no database), so a worker process can run it.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from registry.errors import CommunsError
 from registry.federation import PROTOCOL_VERSION
-from registry.federation.feed import FEDERATED
-from registry.federation.identity import Verifier
+from registry.federation.feed import FEDERATED, POSITION_LIMIT, entry_digest, page_message
+from registry.federation.identity import Verifier, canonical_json
 
 RELAY_POLICIES = ("refuse", "unverified")
+_SAMPLER = random.SystemRandom()
+#: The peer's own entries per page checked on their own signature besides the page's.
+SAMPLED_ENTRIES = 3
 
 
 class FederationError(CommunsError):
@@ -107,6 +121,14 @@ def _payload_problem(payload: Any) -> str | None:
     return None
 
 
+def _is_position(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < POSITION_LIMIT
+
+
+def _is_cursor(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < POSITION_LIMIT
+
+
 def check_page(
     page: Any, after: int, trust: TrustContext, verifier: Verifier | None = None
 ) -> tuple[list[Checked], BatchReport, int]:
@@ -118,19 +140,23 @@ def check_page(
     report = BatchReport()
     if not isinstance(page, dict) or not isinstance(page.get("entries"), list):
         raise FeedRejectedError(f"{trust.peer_url}: the feed page is not a feed object")
-    next_cursor = page.get("next")
-    if not isinstance(next_cursor, int) or isinstance(next_cursor, bool) or next_cursor < after:
+    next_cursor, more = page.get("next"), page.get("more", False)
+    if not _is_cursor(next_cursor) or next_cursor < after:
         raise FeedRejectedError(
             f"{trust.peer_url}: the feed's next cursor {next_cursor!r} goes back"
         )
+    if not isinstance(more, bool):
+        raise FeedRejectedError(f"{trust.peer_url}: the feed's more flag is not a boolean")
     checked: list[Checked] = []
+    digests: list[tuple[int, bytes]] = []
+    own: list[Checked] = []  # the peer's entries, vouched for by the page signature
     last = after
     for item in page["entries"]:
         report.received += 1
         if not isinstance(item, dict):
             raise FeedRejectedError(f"{trust.peer_url}: a feed item is not an object")
         position, envelope = item.get("position"), item.get("entry")
-        if not isinstance(position, int) or isinstance(position, bool) or position <= last:
+        if not _is_position(position) or position <= last:
             raise FeedRejectedError(
                 f"{trust.peer_url}: position {position!r} is not after {last} (replayed entry?)"
             )
@@ -140,6 +166,13 @@ def check_page(
         if problem:
             raise FeedRejectedError(f"{trust.peer_url}: entry at position {position}: {problem}")
         assert isinstance(envelope, dict) and isinstance(payload, dict)
+        try:
+            digests.append((position, entry_digest(canonical_json(envelope))))
+        except ValueError:  # NaN: no canonical form, so nothing signed it
+            raise FeedRejectedError(
+                f"{trust.peer_url}: bad signature on entry at position {position} "
+                "(it has no canonical form)"
+            ) from None
         origin = payload["origin"].rstrip("/")
         if origin == trust.self_url:
             report.echoes += 1
@@ -150,11 +183,15 @@ def check_page(
                     f"{trust.peer_url}: entry at position {position} has seq {payload['seq']} "
                     "(an old entry replayed)"
                 )
-            if not verifier.verify(envelope, trust.peer_key):
+            if set(envelope) != {"payload", "signature"} or not isinstance(
+                envelope["signature"], str
+            ):
                 raise FeedRejectedError(
                     f"{trust.peer_url}: bad signature on entry at position {position}"
                 )
-            checked.append(Checked(position, payload, envelope, True))
+            entry = Checked(position, payload, envelope, True)
+            own.append(entry)
+            checked.append(entry)
             continue
         key = trust.keys.get(origin)
         if key is not None:
@@ -180,4 +217,21 @@ def check_page(
         raise FeedRejectedError(
             f"{trust.peer_url}: next cursor {next_cursor} is before its entries"
         )
+    message = page_message(trust.peer_url, after, next_cursor, more, digests)
+    if not verifier.verify_bytes(message, page.get("signature"), trust.peer_key):
+        for entry in own:  # name the entry that broke it, if one did
+            _verify_own(entry, trust, verifier)
+        raise FeedRejectedError(
+            f"{trust.peer_url}: bad signature on the page after {after} "
+            "(its cursor, flags or positions were changed, or it is not signed)"
+        )
+    for entry in _SAMPLER.sample(own, min(SAMPLED_ENTRIES, len(own))):
+        _verify_own(entry, trust, verifier)
     return checked, report, next_cursor
+
+
+def _verify_own(entry: Checked, trust: TrustContext, verifier: Verifier) -> None:
+    if not verifier.verify(entry.envelope, trust.peer_key):
+        raise FeedRejectedError(
+            f"{trust.peer_url}: bad signature on entry at position {entry.position}"
+        )

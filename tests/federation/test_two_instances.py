@@ -14,6 +14,9 @@ from fedkit import (
     withdraw,
 )
 
+from registry.federation.feed import page_message
+from registry.federation.identity import Verifier
+
 
 async def test_declaration_made_in_a_appears_in_b_with_a_as_origin(cluster) -> None:
     a, b = cluster("A"), cluster("B")
@@ -52,8 +55,12 @@ def test_well_known_describes_the_instance(cluster) -> None:
     assert body["feed_url"] == f"{a.url}/federation/feed"
     assert body["fingerprint"].count(":") == 15
 
-    empty = httpx.get(body["feed_url"], params={"after": 0})
-    assert empty.json() == {
+    empty = httpx.get(body["feed_url"], params={"after": 0}).json()
+    signature = empty.pop("signature")
+    assert Verifier().verify_bytes(
+        page_message(a.url, 0, 0, False, []), signature, body["public_key"]
+    )
+    assert empty == {
         "protocol": 1,
         "instance": a.url,
         "after": 0,
