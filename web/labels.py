@@ -41,6 +41,12 @@ STATUSES = {
     "stopped": N_("stopped"),
     "withdrawn": N_("withdrawn"),
 }
+RUN_STATUSES = {
+    "queued": N_("queued"),
+    "running": N_("running"),
+    "done": N_("done"),
+    "failed": N_("failed"),
+}
 RELATIONS = {
     "child": N_("part of this family"),
     "parent": N_("family it belongs to"),
@@ -73,6 +79,10 @@ def kind(value: str) -> str:
 
 def status(value: str) -> str:
     return gettext(STATUSES[value]) if value in STATUSES else value
+
+
+def run_status(value: str) -> str:
+    return gettext(RUN_STATUSES[value]) if value in RUN_STATUSES else value
 
 
 def relation(value: str) -> str:
@@ -108,5 +118,6 @@ GLOBALS = {
     "kind_label": kind,
     "status_label": status,
     "relation_label": relation,
+    "run_status_label": run_status,
     "source_label": source,
 }

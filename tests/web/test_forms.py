@@ -182,3 +182,64 @@ async def test_french_from_accept_language_and_from_the_switch(client: AsyncTest
     )
     back = await client.get("/language/en?next=//evil.example", follow_redirects=False)
     assert back.headers["location"] == "/"
+
+
+async def test_the_reuse_form_offers_the_known_releases_and_edits_the_current_declaration(
+    visitor: Any, client: AsyncTestClient, seeded: dict[str, Any]
+) -> None:
+    from registry.tables import Release
+
+    await visitor.sign_in("marie")
+    form = (await client.get("/projects/lutece-core/reuse")).text
+    offered = re.findall(r'<option value="([^"]+)"', form)
+    known = (
+        await Release.select(Release.version, Release.tag)
+        .where(Release.repository.project == seeded["projects"]["lutece-core"])
+        .order_by(Release.published_at, ascending=False)
+    )
+    expected: list[str] = []
+    for release in known:
+        version = release["version"] or release["tag"]
+        if version not in expected:
+            expected.append(version)
+    assert offered == expected  # every known release, newest first, nothing else
+    assert '<option value="">' in form  # "I don't know" stays possible
+    assert "Declare reuse" in form and 'value="withdraw"' not in form
+    chosen = offered[1]
+    await visitor.post_form(
+        "/projects/lutece-core/reuse",
+        "/projects/lutece-core/reuse",
+        {
+            "version": chosen,
+            "since": "2024-01-15",
+            "status": "evaluating",
+            "service_url": "https://demarches.lyon.example",
+            "contact": "dsi@lyon.example",
+            "comment": "Pilote <b>dans</b> deux mairies",
+            "action": "save",
+        },
+    )
+    # editing: the form opens on the current declaration
+    edit = (await client.get("/projects/lutece-core/reuse")).text
+    assert f'<option value="{chosen}" selected>' in edit
+    assert re.search(r'id="status-evaluating" name="status" value="evaluating" checked', edit)
+    assert 'value="2024-01-15"' in edit and 'value="dsi@lyon.example"' in edit
+    assert 'value="https://demarches.lyon.example"' in edit
+    assert "Pilote &lt;b&gt;dans&lt;/b&gt; deux mairies</textarea>" in edit
+    assert "Update the declaration" in edit and 'value="withdraw"' in edit
+    assert "Current declaration: evaluating" in text_of(edit)
+    # withdrawn: the form offers to declare again, and declaring again works
+    await visitor.post_form(
+        "/projects/lutece-core/reuse", "/projects/lutece-core/reuse", {"action": "withdraw"}
+    )
+    after = (await client.get("/projects/lutece-core/reuse")).text
+    assert "Declare reuse" in after and 'value="withdraw"' not in after
+    assert " selected>" not in after.split('id="version"')[1].split("</select>")[0]
+    again = await visitor.post_form(
+        "/projects/lutece-core/reuse",
+        "/projects/lutece-core/reuse",
+        {"version": offered[0], "status": "production", "action": "save"},
+    )
+    assert again.status_code == 303, text_of(again.text)
+    sheet = text_of((await client.get("/projects/lutece-core")).text)
+    assert re.search(rf"Ville de Lyon {re.escape(offered[0])} (outdated )?in production", sheet)
