@@ -138,3 +138,36 @@ async def test_a_remembered_search_follows_catalogue_changes(
     )
     after = await client.get("/?min_reused=1")
     assert "2 projects" in text_of(after.text)
+
+
+async def test_every_facet_of_the_search_narrows_to_the_count_it_shows(
+    client: AsyncTestClient,
+) -> None:
+    from urllib.parse import urlencode
+
+    page = (await client.get("/?q=")).text
+    fieldsets = dict(
+        re.findall(r'<fieldset id="facet-([a-z_]+)">(.*?)</fieldset>', page, flags=re.S)
+    )
+    assert {
+        "license",
+        "language",
+        "publisher",
+        "kind",
+        "country",
+        "category",
+        "active_months",
+        "min_reused",
+    } <= set(fieldsets)
+    for name, body in fieldsets.items():
+        choices = re.findall(
+            r'name="([a-z_]+)" value="([^"]+)"[^>]*>\s*<label[^>]*>[^<]*'
+            r'<span class="count">\((\d+)\)</span>',
+            body,
+        )
+        assert choices, name
+        field, value, count = choices[0]
+        assert field == name
+        narrowed = text_of((await client.get("/?" + urlencode({"q": "", name: value}))).text)
+        expected = f"{count} project" + ("" if count == "1" else "s")
+        assert re.search(rf"\b{expected}\b", narrowed), (name, value, expected)

@@ -168,3 +168,33 @@ async def test_every_dashboard_chart_has_a_title_a_description_and_its_data_tabl
         for label, value in rows:  # the chart draws what the table says
             assert f">{value}</text>" in svg or title.group(1).endswith("over time")
             assert label in svg or label[2:] in svg
+
+
+async def test_dashboard_lists_crawl_runs_with_their_failures_and_recent_projects(
+    visitor: Any, client: AsyncTestClient
+) -> None:
+    from registry.tables import CrawlRun
+
+    await CrawlRun.insert(
+        CrawlRun(
+            target="github:lutece-platform",
+            status="failed",
+            requests=42,
+            failed=2,
+            failures=[
+                {"repository": "https://github.com/lutece-platform/a", "reason": "HTTP 451"},
+                {"repository": "https://github.com/lutece-platform/b", "reason": "<b>bold</b>"},
+            ],
+        ),
+        CrawlRun(target="gitlab:adullact", status="failed", error="rate limited until 05:00"),
+    )
+    await visitor.sign_in("camille")
+    page = (await client.get("/dashboard")).text
+    runs = page[page.index('id="h-runs"') :]
+    text = text_of(runs)
+    assert "github:lutece-platform failed" in text
+    assert "https://github.com/lutece-platform/a: HTTP 451" in text
+    assert "&lt;b&gt;bold&lt;/b&gt;" in runs  # a forge's words stay text
+    assert "gitlab:adullact failed" in text and "rate limited until 05:00" in text
+    recent = text_of(page[page.index('id="h-recent"') : page.index('id="h-runs"')])
+    assert "Lutece core — Ville de Paris" in recent
