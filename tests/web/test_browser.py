@@ -358,3 +358,21 @@ def test_register_a_project_against_the_fake_forge_and_watch_the_run(
             assert page.get_by_role("link", name="Ville de Paris").first.is_visible()
     finally:
         context.close()
+
+
+def test_keyboard_reaches_the_skip_link_first_and_it_moves_focus_to_the_content(
+    page: Any,
+) -> None:
+    page.goto("/projects/lutece-core")
+    page.keyboard.press("Tab")
+    focused = page.evaluate(
+        "() => [document.activeElement.className, document.activeElement.textContent,"
+        " document.activeElement.getBoundingClientRect().left]"
+    )
+    assert focused[0] == "skip" and focused[1] == "Skip to content"
+    assert focused[2] >= 0  # shown on screen once focused
+    screenshot(page, "skip-link")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement.id === 'main'")
+    page.keyboard.press("Tab")  # the next stop is inside the content, not the header
+    assert page.evaluate("() => document.getElementById('main').contains(document.activeElement)")
