@@ -6,6 +6,10 @@ server is started on it (one worker, rate limits off), and the script measures:
 
 * latency (p50/p95, one request at a time) and throughput (requests per second with a
   few concurrent clients) of search with facets, project sheet and the project list;
+* searches whose words the server has not seen yet (``search_cold``: the full-text match
+  comes from the database's engine, no kept match serves it);
+* the web front's server-rendered pages: the search page with a query and filters
+  (``web_search``) and a project sheet (``web_sheet``), HTML through the same server;
 * throughput of a trivial Litestar endpoint in the same server, the yardstick of the
   ``list_rps_ratio_to_trivial`` figure.
 
@@ -61,6 +65,9 @@ QUERIES = (
     "sante",
     "petition",
 )
+#: words in every seeded project's text (descriptions, publisher names): their prefixes
+#: match the whole catalogue
+UNIVERSAL = ("ville", "software", "logiciel", "communes", "pour")
 FILTERS = (
     {},
     {"license": "MIT"},
@@ -83,10 +90,6 @@ def bench_app() -> Any:
     def trivial() -> dict[str, bool]:
         return {"ok": True}
 
-    if os.environ.get("BENCH_FACET_CACHE") == "0":
-        from registry.services import catalogue
-
-        catalogue.FACET_CACHE_SIZE = 0
     app = create_app(Settings.from_env(), rate_limit=None, run_registrations=False)
     app.register(trivial)
     return app
@@ -141,7 +144,36 @@ async def _measure(
     return latencies, len(paths) / elapsed
 
 
-def _scenarios(rng: random.Random, projects: int, count: int) -> dict[str, list[str]]:
+def _cold_queries(rng: random.Random, count: int, seen: set[tuple[str, ...]]) -> list[str]:
+    """``count`` queries whose word sets are all new (not in ``seen``, which is updated):
+    one in 18 a prefix of a word every project contains (as "ville" among QUERIES), the
+    others one or two prefixes of the seed's words."""
+    from communs.api_cli import WORDS
+
+    seed_words = [w for w in WORDS if w.isalpha()]
+    out: list[str] = []
+    while len(out) < count:
+        if rng.randrange(18) == 0:
+            word = rng.choice(UNIVERSAL)
+            words = [word[: rng.randint(3, len(word))]]
+        else:
+            words = [
+                w[: rng.randint(min(4, len(w)), len(w))]
+                for w in rng.sample(seed_words, rng.randint(1, 2))
+            ]
+        key = tuple(sorted(set(words)))
+        if key in seen:
+            if len(seen) > 50_000:
+                raise SystemExit("not enough distinct cold queries")
+            continue
+        seen.add(key)
+        out.append(" ".join(words))
+    return out
+
+
+def _scenarios(
+    rng: random.Random, projects: int, count: int, seen: set[tuple[str, ...]]
+) -> dict[str, list[str]]:
     from urllib.parse import urlencode
 
     search = []
@@ -155,9 +187,21 @@ def _scenarios(rng: random.Random, projects: int, count: int) -> dict[str, list[
         params = {"q": rng.choice(QUERIES), **rng.choice(FILTERS)}
         params["active_months"] = str(61 + (i + rng.randrange(10**6)) % 179)
         uncached.append("/api/v1/projects?" + urlencode(params))
+    cold = []
+    for i, q in enumerate(_cold_queries(rng, 2 * count, seen)):
+        params = {"q": q, **rng.choice(FILTERS)}
+        params["active_months"] = str(61 + (i + rng.randrange(10**6)) % 179)
+        cold.append("/api/v1/projects?" + urlencode(params))
+    web_search = []
+    for i in range(count):
+        params = {"q": rng.choice(QUERIES), **rng.choice(FILTERS)}
+        params["active_months"] = str(61 + (i + rng.randrange(10**6)) % 179)
+        web_search.append("/?" + urlencode(params))
     return {
         "search_uncached": uncached,
         "search": search,
+        # first half for latencies, second half for throughput: every one new
+        "search_cold": cold,
         "sheet": [f"/api/v1/projects/seed-{rng.randint(1, projects)}" for _ in range(count)],
         "list": [
             "/api/v1/projects?"
@@ -170,8 +214,15 @@ def _scenarios(rng: random.Random, projects: int, count: int) -> dict[str, list[
             )
             for _ in range(count)
         ],
+        "web_search": web_search,
+        "web_sheet": [f"/projects/seed-{rng.randint(1, projects)}" for _ in range(count)],
         "trivial": ["/bench/trivial"] * count,
     }
+
+
+def _known_tokens() -> set[tuple[str, ...]]:
+    """The word sets of QUERIES: cold queries must not be one of them."""
+    return {tuple(sorted(set(q.split()))) for q in QUERIES}
 
 
 async def _run_engine(
@@ -217,19 +268,24 @@ async def _run_engine(
                     pass
                 await asyncio.sleep(0.1)
             rng = random.Random(7)
-            warm = _scenarios(rng, projects, 30)
+            seen = _known_tokens()
+            warm = _scenarios(rng, projects, 30, seen)
             for paths in warm.values():
                 await _measure(client, paths, 2)
-            for name, paths in _scenarios(rng, projects, count).items():
-                latencies, _ = await _measure(client, paths, 1)
-                _, rps = await _measure(client, paths, concurrency)
+            for name, paths in _scenarios(rng, projects, count, seen).items():
+                if name == "search_cold":
+                    latencies, _ = await _measure(client, paths[:count], 1)
+                    _, rps = await _measure(client, paths[count:], concurrency)
+                else:
+                    latencies, _ = await _measure(client, paths, 1)
+                    _, rps = await _measure(client, paths, concurrency)
                 results[name] = {
                     "p50_ms": round(statistics.median(latencies), 2),
                     "p95_ms": round(_percentile(latencies, 0.95), 2),
                     "rps": round(rps, 1),
                 }
                 print(
-                    f"[{engine}] {name:8} p50 {results[name]['p50_ms']:7.2f} ms  "
+                    f"[{engine}] {name:16} p50 {results[name]['p50_ms']:7.2f} ms  "
                     f"p95 {results[name]['p95_ms']:7.2f} ms  {rps:8.1f} req/s",
                     flush=True,
                 )
@@ -278,7 +334,16 @@ async def main() -> None:
                     )
                 finally:
                     await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            for scenario in ("search_uncached", "search", "sheet", "list", "trivial"):
+            for scenario in (
+                "search_uncached",
+                "search",
+                "search_cold",
+                "sheet",
+                "list",
+                "web_search",
+                "web_sheet",
+                "trivial",
+            ):
                 for key, value in results[scenario].items():
                     summary[f"{scenario}_{key}_{engine}"] = value
             summary[f"list_rps_ratio_to_trivial_{engine}"] = results["list_rps_ratio_to_trivial"]

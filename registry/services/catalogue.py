@@ -17,13 +17,13 @@ import base64
 import datetime as dt
 import json
 import time
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from registry.errors import NotFoundError, ValidationError
-from registry.services import search_index
+from registry.services import facet_index, search_index
 from registry.services.search_index import raw
 from registry.tables import (
     PUBLISHER_KINDS,
@@ -173,23 +173,155 @@ def _validate(query: ProjectQuery) -> str:
 async def search_projects(query: ProjectQuery, *, now: float | None = None) -> ProjectPage:
     """One page of projects matching ``query``, its total and (unless ``facets=False``)
     facet counts over every matching project. Raises :class:`ValidationError` on a bad
-    sort, page size or cursor."""
+    sort, page size or cursor.
+
+    Totals, facet counts and numbered pages come from the facet index
+    (:mod:`registry.services.facet_index`) of the search index's current version; the
+    full-text match is the database engine's. A facet's counts leave out that facet's
+    own filter (the other filters apply): each value shows what choosing it alone would
+    give. Cursor pages are read by SQL keyset queries (stable while others write)."""
     sort = _validate(query)
     await search_index.sync()
-    postgres = db_is_postgres()
-    # to the minute: "active in the last N months" needs no more, and facet counts of
-    # the same search can then be reused (see _FACET_CACHE)
+    # to the minute: "active in the last N months" needs no more
     now = float(int(time.time()) // 60 * 60) if now is None else now
     tokens = search_index.query_tokens(query.q)
     if sort == "relevance" and not tokens:
         sort = "name"
+    if query.cursor:
+        _decode_cursor(query.cursor, sort)  # a bad cursor is refused before any work
+    snap = await facet_index.snapshot()
+    found = await facet_index.match(snap, tokens) if tokens else None
+    matched = found.bits if found is not None else snap.all
+    filters = _filter_bits(snap, query, now)
+    selected = matched
+    for bits in filters.values():
+        selected &= bits
+    total = selected.bit_count()
+    if query.cursor:
+        items, next_cursor = await _cursor_page(query, sort, tokens, now)
+    else:
+        items, next_cursor = await _numbered_page(snap, found, sort, selected, query)
+    return ProjectPage(
+        items=items,
+        total=total,
+        page=None if query.cursor else query.page,
+        per_page=query.per_page,
+        sort=sort,
+        next_cursor=next_cursor,
+        facets=_facets(snap, query, matched, filters, now) if query.facets else [],
+    )
 
+
+def _filter_bits(snap: facet_index.Snapshot, query: ProjectQuery, now: float) -> dict[str, int]:
+    """The projects each active filter keeps, by filter name."""
+    out: dict[str, int] = {}
+    for name in facet_index.VALUE_FACETS:
+        chosen = getattr(query, name)
+        if chosen:
+            out[name] = snap.any_of(name, chosen)
+    if query.publisher:
+        out["publisher"] = snap.publishers(query.publisher)
+    for name, bits in (
+        ("fr_authorised", snap.fr_authorised),
+        ("publiccode_valid", snap.publiccode_valid),
+    ):
+        wanted = getattr(query, name)
+        if wanted is not None:
+            out[name] = bits if wanted else snap.all & ~bits
+    if query.active_months is not None:
+        out["active_months"] = snap.active_since(int(now - query.active_months * MONTH_S))
+    if query.min_reused is not None:
+        out["min_reused"] = snap.reused_at_least(query.min_reused)
+    return out
+
+
+_SUMMARY_COLUMNS = (
+    "s.project_id, s.slug, s.name, s.summary, s.publisher_id, s.publisher_name, s.license, "
+    "s.fr_authorised, s.language, s.publiccode_valid, s.activity_ts, s.reused_by, "
+    "s.latest_stable"
+)
+
+
+def _summary(r: dict[str, Any]) -> ProjectSummary:
+    return ProjectSummary(
+        id=int(r["project_id"]),
+        slug=r["slug"],
+        name=r["name"],
+        summary=r["summary"],
+        publisher_id=r["publisher_id"],
+        publisher_name=r["publisher_name"],
+        license=r["license"],
+        fr_authorised=bool(r["fr_authorised"]),
+        language=r["language"],
+        publiccode_valid=bool(r["publiccode_valid"]),
+        last_activity_at=(
+            dt.datetime.fromtimestamp(r["activity_ts"], dt.UTC) if r["activity_ts"] else None
+        ),
+        reused_by=int(r["reused_by"]),
+        latest_stable=r["latest_stable"],
+    )
+
+
+async def _numbered_page(
+    snap: facet_index.Snapshot,
+    found: facet_index.Match | None,
+    sort: str,
+    selected: int,
+    query: ProjectQuery,
+) -> tuple[list[ProjectSummary], str | None]:
+    """Page ``query.page`` in ``sort`` order, chosen from the facet index's orders; the
+    rows themselves are read by primary key."""
+    offset = (query.page - 1) * query.per_page
+    order: Any
+    if sort == "relevance":
+        assert found is not None
+        order = found.order
+    elif sort == "recent":
+        order = None  # positions are in recent order
+    elif sort == "name":
+        order = snap.name_order
+    else:
+        order = snap.reused_order
+    indices = facet_index.page(order, selected, snap.size, offset, query.per_page + 1)
+    more = len(indices) > query.per_page
+    indices = indices[: query.per_page]
+    positions = indices if order is None else [order[i] for i in indices]
+    ids = [snap.ids[p] for p in positions]
+    if not ids:
+        return [], None
+    rows = await raw(
+        f"SELECT {_SUMMARY_COLUMNS}, s.name_key FROM project_search s "
+        f"WHERE s.project_id IN ({', '.join('{}' for _ in ids)})",
+        *ids,
+    )
+    by_id = {int(r["project_id"]): r for r in rows}
+    items = [_summary(by_id[i]) for i in ids if i in by_id]
+    next_cursor = None
+    last = by_id.get(ids[-1])
+    if more and last is not None:
+        key: Any = {
+            "recent": last["activity_ts"],
+            "reused": last["reused_by"],
+            "name": last["name_key"],
+        }.get(sort)
+        if sort == "relevance":
+            assert found is not None
+            key = float(found.keys[indices[-1]])
+        next_cursor = _encode_cursor(sort, key, ids[-1])
+    return items, next_cursor
+
+
+async def _cursor_page(
+    query: ProjectQuery, sort: str, tokens: list[str], now: float
+) -> tuple[list[ProjectSummary], str | None]:
+    """The page after ``query.cursor``: a keyset query, so paging while others write
+    never shows a project twice nor skips one whose sort key did not change."""
     where: list[str] = []
     args: list[Any] = []
     source = "project_search s"
     rank = "0"
     if tokens:
-        if postgres:
+        if db_is_postgres():
             source = "project_search s, to_tsquery('simple', {}) tq"
             args.append(search_index.tsquery_text(tokens))
             where.append("s.tsv @@ tq")
@@ -232,7 +364,6 @@ async def search_projects(query: ProjectQuery, *, now: float | None = None) -> P
     if query.min_reused is not None:
         where.append("s.reused_by >= {}")
         args.append(query.min_reused)
-    condition = " AND ".join(where) or "1 = 1"
 
     key_expr, descending = {
         "relevance": (rank, True),
@@ -240,79 +371,29 @@ async def search_projects(query: ProjectQuery, *, now: float | None = None) -> P
         "reused": ("s.reused_by", True),
         "name": ("s.name_key", False),
     }[sort]
-    page_where = condition
-    page_args = list(args)
-    if query.cursor:
-        key, after_id = _decode_cursor(query.cursor, sort)
-        if descending:
-            page_where += f" AND ({key_expr} < {{}} OR ({key_expr} = {{}} AND s.project_id > {{}}))"
-        else:
-            page_where += f" AND ({key_expr} > {{}} OR ({key_expr} = {{}} AND s.project_id > {{}}))"
-        page_args.extend([key, key, after_id])
-        offset = 0
-    else:
-        offset = (query.page - 1) * query.per_page
+    key, after_id = _decode_cursor(query.cursor, sort)
+    comparison = "<" if descending else ">"
+    where.append(f"({key_expr} {comparison} {{}} OR ({key_expr} = {{}} AND s.project_id > {{}}))")
+    args.extend([key, key, after_id])
     order = f"{key_expr} {'DESC' if descending else 'ASC'}, s.project_id ASC"
     rows = await raw(
-        f"""SELECT s.project_id, s.slug, s.name, s.summary, s.publisher_id, s.publisher_name,
-               s.license, s.fr_authorised, s.language, s.publiccode_valid, s.activity_ts,
-               s.reused_by, s.latest_stable, {key_expr} AS sort_key
-        FROM {source} WHERE {page_where} ORDER BY {order}
-        LIMIT {query.per_page + 1} OFFSET {offset}""",
-        *page_args,
+        f"SELECT {_SUMMARY_COLUMNS}, {key_expr} AS sort_key "
+        f"FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} "
+        f"LIMIT {query.per_page + 1}",
+        *args,
     )
     more = len(rows) > query.per_page
     rows = rows[: query.per_page]
-    items = [
-        ProjectSummary(
-            id=int(r["project_id"]),
-            slug=r["slug"],
-            name=r["name"],
-            summary=r["summary"],
-            publisher_id=r["publisher_id"],
-            publisher_name=r["publisher_name"],
-            license=r["license"],
-            fr_authorised=bool(r["fr_authorised"]),
-            language=r["language"],
-            publiccode_valid=bool(r["publiccode_valid"]),
-            last_activity_at=(
-                dt.datetime.fromtimestamp(r["activity_ts"], dt.UTC) if r["activity_ts"] else None
-            ),
-            reused_by=int(r["reused_by"]),
-            latest_stable=r["latest_stable"],
-        )
-        for r in rows
-    ]
     next_cursor = None
     if more and rows:
         last = rows[-1]
-        key = last["sort_key"]
+        last_key = last["sort_key"]
         next_cursor = _encode_cursor(
-            sort, float(key) if sort == "relevance" else key, int(last["project_id"])
+            sort,
+            float(last_key) if sort == "relevance" else last_key,
+            int(last["project_id"]),
         )
-
-    if query.facets:
-        total, facets = await _facets(query, source, condition, args, now)
-    else:
-        count_sql = f"SELECT COUNT(*) AS n FROM {source} WHERE {condition}"
-        key = (_engine_key(), search_index.indexed_change_id, count_sql, tuple(args))
-        counted = _FACET_CACHE.get(key) if search_index.indexed_change_id >= 0 else None
-        if counted is None:
-            counted = await raw(count_sql, *args)
-            if FACET_CACHE_SIZE:
-                _FACET_CACHE[key] = counted
-                while len(_FACET_CACHE) > FACET_CACHE_SIZE:
-                    _FACET_CACHE.popitem(last=False)
-        total, facets = int(counted[0]["n"]), []
-    return ProjectPage(
-        items=items,
-        total=total,
-        page=None if query.cursor else query.page,
-        per_page=query.per_page,
-        sort=sort,
-        next_cursor=next_cursor,
-        facets=facets,
-    )
+    return [_summary(r) for r in rows], next_cursor
 
 
 def db_is_postgres() -> bool:
@@ -321,123 +402,29 @@ def db_is_postgres() -> bool:
     return db.current_engine().engine_type == "postgres"
 
 
-_GROUPED = (
-    ("license", "s.license", "s.license"),
-    ("publisher", "CAST(s.publisher_id AS VARCHAR(20))", "s.publisher_name"),
-    ("kind", "s.publisher_kind", "s.publisher_kind"),
-    ("country", "s.country", "s.country"),
-)
-
-
-#: facet counts and totals of recent searches, keyed by the index version: paging through results or
-#: a popular search reuses them until the catalogue changes. 0 turns the cache off.
-FACET_CACHE_SIZE = 256
-_FACET_CACHE: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
-
-
-def _engine_key() -> str:
-    from registry import db
-
-    engine = db.current_engine()
-    return str(getattr(engine, "path", "") or getattr(engine, "config", {}).get("dsn", ""))
-
-
 def clear_facet_cache() -> None:
-    _FACET_CACHE.clear()
+    """Forget the facet index (tests that empty the catalogue behind the change log)."""
+    facet_index.clear()
 
 
-async def _facets(
-    query: ProjectQuery, source: str, condition: str, args: list[Any], now: float
-) -> tuple[int, list[Facet]]:
-    branches = []
-    for name, value_expr, label_expr in _GROUPED:
-        branches.append(
-            f"SELECT '{name}' AS f, {value_expr} AS v, MAX({label_expr}) AS l, COUNT(*) AS n "
-            f"FROM m s WHERE {value_expr} IS NOT NULL AND {value_expr} <> '' "
-            f"GROUP BY {value_expr}"
-        )
-    for name in ("language", "category"):
-        # the matched set drives, probing the values by primary key: CROSS JOIN fixes the
-        # join order on SQLite, LATERAL on PostgreSQL (else it hashes the whole table)
-        if db_is_postgres():
-            join = (
-                "CROSS JOIN LATERAL (SELECT value FROM project_search_value x WHERE "
-                f"x.project_id = s.project_id AND x.facet = '{name}' OFFSET 0) v"
-            )
-        else:
-            join = (
-                "CROSS JOIN project_search_value v ON v.project_id = s.project_id "
-                f"AND v.facet = '{name}'"
-            )
-        branches.append(
-            f"SELECT '{name}' AS f, v.value AS v, v.value AS l, COUNT(*) AS n FROM m s "
-            f"{join} GROUP BY v.value"
-        )
-    # counters: one grouped scan each, cumulated in Python
-    activity_case = " ".join(
-        f"WHEN s.activity_ts >= {int(now - months * MONTH_S)} THEN '{months}'"
-        for months in ACTIVITY_MONTHS
-    )
-    reused_case = " ".join(
-        f"WHEN s.reused_by >= {least} THEN '{least}'" for least in reversed(REUSED_AT_LEAST)
-    )
-    for name, expr in (
-        ("_fr", "CASE WHEN s.fr_authorised THEN 'true' ELSE 'false' END"),
-        ("_pc", "CASE WHEN s.publiccode_valid THEN 'true' ELSE 'false' END"),
-        ("_active", f"CASE {activity_case} ELSE '0' END"),
-        ("_reused", f"CASE {reused_case} ELSE '0' END"),
-    ):
-        branches.append(
-            f"SELECT '{name}' AS f, {expr} AS v, '' AS l, COUNT(*) AS n FROM m s GROUP BY {expr}"
-        )
-    matched = (
-        f"WITH m AS MATERIALIZED (SELECT s.project_id, s.license, s.publisher_id, "
-        f"s.publisher_name, s.publisher_kind, s.country, s.fr_authorised, s.publiccode_valid, "
-        f"s.activity_ts, s.reused_by FROM {source} WHERE {condition}) "
-    )
-    grouped_sql = (
-        matched
-        + "SELECT f, v, l, n FROM (SELECT f, v, l, n, ROW_NUMBER() OVER "
-        + "(PARTITION BY f ORDER BY n DESC, v) AS r FROM ("
-        + " UNION ALL ".join(branches)
-        + f") u) x WHERE r <= {FACET_SIZE}"
-    )
-    key = (_engine_key(), search_index.indexed_change_id, grouped_sql, tuple(args))
-    cached = _FACET_CACHE.get(key) if search_index.indexed_change_id >= 0 else None
-    if cached is not None:
-        _FACET_CACHE.move_to_end(key)
-        grouped = cached
-    else:
-        grouped = await raw(grouped_sql, *args)
-        if FACET_CACHE_SIZE:
-            _FACET_CACHE[key] = grouped
-            while len(_FACET_CACHE) > FACET_CACHE_SIZE:
-                _FACET_CACHE.popitem(last=False)
-    counters: dict[str, dict[str, int]] = defaultdict(dict)
-    for row in grouped:
-        if row["f"].startswith("_"):
-            counters[row["f"]][str(row["v"])] = int(row["n"])
-    total = sum(counters["_fr"].values())
+def _facets(
+    snap: facet_index.Snapshot,
+    query: ProjectQuery,
+    matched: int,
+    filters: dict[str, int],
+    now: float,
+) -> list[Facet]:
+    """Facet counts: for each facet, the matched projects that pass every *other*
+    filter, per value (the top :data:`FACET_SIZE`, then any chosen value beyond)."""
 
-    def at_least(name: str, steps: tuple[int, ...]) -> dict[int, int]:
-        """Cumulative counts: bucket k holds rows that reach step k but not the next."""
-        out, running = {}, 0
-        for step in sorted(steps, reverse=(name == "_reused")):
-            running += counters[name].get(str(step), 0)
-            out[step] = running
-        return out
-
-    active = at_least("_active", ACTIVITY_MONTHS)
-    reused = at_least("_reused", REUSED_AT_LEAST)
-    counted = {
-        "fr": counters["_fr"].get("true", 0),
-        "pc": counters["_pc"].get("true", 0),
-        **{f"a{m}": active[m] for m in ACTIVITY_MONTHS},
-        **{f"r{n}": reused[n] for n in REUSED_AT_LEAST},
-    }
+    def among(excluded: str) -> int:
+        bits = matched
+        for name, kept in filters.items():
+            if name != excluded:
+                bits &= kept
+        return bits
 
     base = query.params()
-    values: dict[str, list[FacetValue]] = defaultdict(list)
 
     def toggle(name: str, value: str, selected: bool) -> str:
         if selected:
@@ -456,40 +443,50 @@ async def _facets(
         "language": query.language,
         "category": query.category,
     }
-    for row in grouped:
-        name = row["f"]
-        if name.startswith("_"):
-            continue
-        value = str(row["v"])
-        chosen = value in selected_lists[name]
-        values[name].append(
-            FacetValue(
-                value=value,
-                label=str(row["l"] or value),
-                count=int(row["n"]),
-                selected=chosen,
-                toggle=toggle(name, value, chosen),
+    counted: dict[str, dict[str, int]] = {}
+    labels: dict[str, dict[str, str]] = defaultdict(dict)
+    for name in facet_index.VALUE_FACETS:
+        bits = among(name)
+        counted[name] = {
+            value: n
+            for value, kept in snap.values[name].items()
+            if value and (n := (bits & kept).bit_count())
+        }
+    publishers = facet_index.count_publishers(snap, among("publisher"))
+    counted["publisher"] = {str(pid): n for pid, n in publishers.items()}
+    labels["publisher"] = {str(pid): snap.publisher_names.get(pid, "") for pid in publishers}
+
+    facets = []
+    for name in ("license", "language", "publisher", "kind", "country", "category"):
+        counts = counted[name]
+        top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:FACET_SIZE]
+        shown = {value for value, _ in top}
+        chosen = selected_lists[name]
+        top.extend((value, counts.get(value, 0)) for value in chosen if value not in shown)
+        facets.append(
+            Facet(
+                name,
+                [
+                    FacetValue(
+                        value=value,
+                        label=labels[name].get(value) or value,
+                        count=n,
+                        selected=value in chosen,
+                        toggle=toggle(name, value, value in chosen),
+                    )
+                    for value, n in top
+                ],
             )
         )
-    for name, chosen_values in selected_lists.items():
-        present = {v.value for v in values[name]}
-        for value in chosen_values:
-            if value not in present:
-                values[name].append(FacetValue(value, value, 0, True, toggle(name, value, True)))
-    facets = [
-        Facet(name, values[name])
-        for name in ("license", "language", "publisher", "kind", "country", "category")
-    ]
 
-    def flag(name: str, count: int, current: bool | None) -> Facet:
+    def flag(name: str, kept: int, current: bool | None) -> Facet:
         chosen = current is True
-        return Facet(
-            name,
-            [FacetValue("true", "yes", count, chosen, toggle(name, "true", chosen))],
-        )
+        count = (among(name) & kept).bit_count()
+        return Facet(name, [FacetValue("true", "yes", count, chosen, toggle(name, "true", chosen))])
 
-    facets.append(flag("fr_authorised", int(counted["fr"] or 0), query.fr_authorised))
-    facets.append(flag("publiccode_valid", int(counted["pc"] or 0), query.publiccode_valid))
+    facets.append(flag("fr_authorised", snap.fr_authorised, query.fr_authorised))
+    facets.append(flag("publiccode_valid", snap.publiccode_valid, query.publiccode_valid))
+    active = among("active_months")
     facets.append(
         Facet(
             "active_months",
@@ -497,7 +494,7 @@ async def _facets(
                 FacetValue(
                     str(m),
                     f"{m} months",
-                    int(counted[f"a{m}"] or 0),
+                    (active & snap.active_since(int(now - m * MONTH_S))).bit_count(),
                     query.active_months == m,
                     toggle("active_months", str(m), query.active_months == m),
                 )
@@ -505,6 +502,7 @@ async def _facets(
             ],
         )
     )
+    reused = among("min_reused")
     facets.append(
         Facet(
             "min_reused",
@@ -512,7 +510,7 @@ async def _facets(
                 FacetValue(
                     str(n),
                     f"{n}+ reusers",
-                    int(counted[f"r{n}"] or 0),
+                    (reused & snap.reused_at_least(n)).bit_count(),
                     query.min_reused == n,
                     toggle("min_reused", str(n), query.min_reused == n),
                 )
@@ -520,7 +518,7 @@ async def _facets(
             ],
         )
     )
-    return total, facets
+    return facets
 
 
 # --------------------------------------------------------------------------------------

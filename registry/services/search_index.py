@@ -305,8 +305,12 @@ async def _max_change() -> int:
 
 
 async def _state() -> int:
-    rows = await raw("SELECT change_id FROM search_index_state WHERE id = 1")
-    return int(rows[0]["change_id"]) if rows else 0
+    global indexed_generation
+    rows = await raw("SELECT change_id, generation FROM search_index_state WHERE id = 1")
+    if not rows:
+        return 0
+    indexed_generation = int(rows[0]["generation"])
+    return int(rows[0]["change_id"])
 
 
 async def _set_state(change_id: int) -> None:
@@ -325,6 +329,9 @@ async def rebuild() -> int:
         for start in range(0, len(ids), CHUNK):
             await _write(ids[start : start + CHUNK])
         await _set_state(watermark)
+        # a rebuild may leave the change log id as it was: readers keyed on the index
+        # version (the facet index) see a new generation
+        await raw("UPDATE search_index_state SET generation = generation + 1 WHERE id = 1")
     return len(ids)
 
 
@@ -365,9 +372,11 @@ async def _affected_projects(entries: list[dict[str, Any]]) -> set[int]:
     return ids
 
 
-#: the change log id the index reflected at this process's last :func:`sync`; readers
-#: key caches on it (the change log only grows, so a key never comes back with other data)
+#: the change log id the index reflected at this process's last :func:`sync`, and the
+#: number of full rebuilds so far; readers key caches on both (the change log only grows
+#: and a rebuild bumps the generation, so a key never comes back with other data)
 indexed_change_id = -1
+indexed_generation = 0
 
 
 async def sync() -> int:
@@ -384,6 +393,7 @@ async def sync() -> int:
         return 0
     if state > current:  # the change log was emptied (a test database reset): start over
         await rebuild()
+        indexed_change_id = await _state()
         return current
     async with db.transaction():
         if _is_postgres():
