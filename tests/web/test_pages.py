@@ -113,10 +113,17 @@ async def test_hostile_description_is_rendered_inert(client: AsyncTestClient) ->
 
 
 async def test_every_page_sends_a_strict_content_security_policy(client: AsyncTestClient) -> None:
-    for path in ("/", "/projects/lutece-core", "/signin", "/static/site.css", "/no-such-page"):
-        response = await client.get(path)
-        if path == "/no-such-page":
-            continue
+    for path in (
+        "/",
+        "/projects/lutece-core",
+        "/projects/lutece-core/releases.atom",
+        "/signin",
+        "/static/site.css",
+        "/no-such-page",
+        "/projects/no-such-project",
+        "/dashboard",
+    ):
+        response = await client.get(path, headers={"Accept": "text/html"})
         policy = response.headers["content-security-policy"]
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy, path
         assert "frame-ancestors 'none'" in policy

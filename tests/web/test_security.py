@@ -91,3 +91,22 @@ async def test_cookies_are_secure_when_the_instance_is_served_over_https(
         assert "Secure" in cookie and "HttpOnly" in cookie
         switched = await client.get("/language/fr?next=/", follow_redirects=False)
         assert "Secure" in switched.headers["set-cookie"]
+
+
+async def test_signing_in_replaces_the_session_so_a_planted_cookie_is_worth_nothing(
+    visitor: Any, client: AsyncTestClient
+) -> None:
+    await client.get("/signin")
+    planted = client.cookies.get("communs_session")
+    assert planted
+    signed_in = await visitor.sign_in("marie")
+    assert signed_in.status_code == 303
+    fresh = client.cookies.get("communs_session")
+    assert fresh and fresh != planted
+    assert planted.split(".")[0] != fresh.split(".")[0]
+    # whoever planted the first cookie is still anonymous with it
+    async with AsyncTestClient(client.app, base_url="http://127.0.0.1") as attacker:
+        attacker.cookies.set("communs_session", planted)
+        assert "Sign out" not in (await attacker.get("/")).text
+        attacker.cookies.set("communs_session", fresh)
+        assert "Sign out" in (await attacker.get("/")).text  # the control: a real session
