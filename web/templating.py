@@ -54,6 +54,23 @@ def id_part(value: object) -> str:
 
 
 env.filters["idpart"] = id_part
+
+_INVISIBLE = re.compile(r"[\x00-\x20\x7f]")
+
+
+def web_link(value: object) -> str:
+    """A URL fit for an ``href``: ``http`` or ``https`` only, else "" (no link).
+
+    Addresses shown as links come from forges, publiccode.yml files and peers: a
+    ``javascript:`` or ``data:`` URL (even split by tabs or newlines, which browsers
+    ignore) must not become a link. The Content-Security-Policy would block it too.
+    """
+    text = _INVISIBLE.sub("", str(value or ""))
+    scheme, _, rest = text.partition(":")
+    return text if scheme.lower() in ("http", "https") and rest.startswith("//") else ""
+
+
+env.filters["link"] = web_link
 env.globals.update(LANGUAGE_NAMES=i18n.LANGUAGE_NAMES, LANGUAGES=i18n.LANGUAGES, **labels.GLOBALS)
 
 

@@ -110,3 +110,60 @@ async def test_signing_in_replaces_the_session_so_a_planted_cookie_is_worth_noth
         assert "Sign out" not in (await attacker.get("/")).text
         attacker.cookies.set("communs_session", fresh)
         assert "Sign out" in (await attacker.get("/")).text  # the control: a real session
+
+
+HOSTILE_URLS = [
+    "javascript:document.title='pwned'",
+    " JaVaScRiPt:alert(1)",
+    "java\tscript:alert(1)",
+    "java\nscript:alert(1)",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "vbscript:msgbox(1)",
+    "https:evil.example",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_URLS)
+def test_only_web_addresses_become_links(hostile: str) -> None:
+    from web.templating import web_link
+
+    assert web_link(hostile) == ""
+    assert web_link("https://example.org/a?b=1") == "https://example.org/a?b=1"
+    assert web_link("http://example.org") == "http://example.org"
+
+
+async def test_hostile_addresses_from_forges_and_peers_are_shown_but_never_linked(
+    client: AsyncTestClient, seeded: dict[str, Any]
+) -> None:
+    from registry.tables import ForgeAccount, Project, Publisher, Repository
+
+    hostile = "javascript:document.title='pwned'"
+    await Project.update({Project.landing_url: hostile}).where(
+        Project.id == seeded["projects"]["portal"]
+    )
+    await Repository.update({Repository.url: "java\tscript:alert(1)"}).where(
+        Repository.project == seeded["projects"]["portal"]
+    )
+    await Publisher.update(
+        {
+            Publisher.website: hostile,
+            Publisher.ospo_url: "data:text/html,<script>alert(1)</script>",
+            Publisher.floss_policy_url: "https://policy.paris.example/",
+        }
+    ).where(Publisher.id == seeded["publishers"]["paris"])
+    await ForgeAccount.update({ForgeAccount.base_url: "javascript:alert(1)//"}).where(
+        ForgeAccount.publisher == seeded["publishers"]["paris"]
+    )
+    pages = [
+        (await client.get("/projects/lutece-occitanie-portal")).text,
+        (await client.get("/publishers/ville-de-paris")).text,
+    ]
+    for html in pages:
+        hrefs = re.findall(r'href="([^"]*)"', html)
+        assert hrefs
+        for href in hrefs:
+            assert re.match(r"(/|#|https?://|mailto:)", href), href
+    sheet, publisher = pages
+    assert "java\tscript:alert(1)" in sheet  # shown as text, so a maintainer sees it
+    assert 'href="https://policy.paris.example/"' in publisher  # good links stay
+    assert "lutece-platform" in publisher
