@@ -64,6 +64,21 @@ DEFAULT_PAGE_SIZE = 1000
 GARBAGE_ATTEMPTS = 3
 
 
+#: Pages fetched and checked ahead of the one being stored.
+PREFETCH_PAGES = 2
+
+
+@dataclass
+class _Fetched:
+    """A page fetched and checked, waiting to be stored."""
+
+    size: int
+    checked: list[Checked]
+    report: BatchReport
+    next_cursor: int
+    more: bool
+
+
 class CursorMovedError(FederationError):
     """Another pull of the same peer stored this page first; this one stops."""
 
@@ -344,35 +359,48 @@ async def pull_peer(
     cursor = str(peer["cursor"] or "")
     checker = _Checker(trust)
 
-    async def fetch_and_check(after: int) -> tuple[dict[str, Any], int, Any]:
-        mark = time.monotonic()
-        page, size = await _fetch_page(http, url, after, page_size, sleep or asyncio.sleep)
-        result.fetch_seconds += time.monotonic() - mark
-        mark = time.monotonic()
-        checked = await checker.check(page, after)
-        result.check_seconds += time.monotonic() - mark
-        return page, size, checked
+    # Pages are fetched and checked ahead (the peer builds the next ones while this
+    # process stores the current one), at most PREFETCH_PAGES of them; each is stored,
+    # and the cursor advanced, in order and in its own transaction.
+    ahead: asyncio.Queue[_Fetched | Exception] = asyncio.Queue(maxsize=PREFETCH_PAGES)
 
-    # While a page is stored, the next one is fetched and verified (the peer builds it,
-    # a worker process checks its signatures): the three use different cores.
-    upcoming: asyncio.Task[tuple[dict[str, Any], int, Any]] | None = None
+    async def fetch_ahead(after: int) -> None:
+        fetched = 0
+        try:
+            while True:
+                mark = time.monotonic()
+                page, size = await _fetch_page(http, url, after, page_size, sleep or asyncio.sleep)
+                result.fetch_seconds += time.monotonic() - mark
+                mark = time.monotonic()
+                checked, report, next_cursor = await checker.check(page, after)
+                result.check_seconds += time.monotonic() - mark
+                fetched += 1
+                more = bool(page.get("more")) and next_cursor != after
+                more = more and (max_pages is None or fetched < max_pages)
+                await ahead.put(_Fetched(size, checked, report, next_cursor, more))
+                if not more:
+                    return
+                after = next_cursor
+        except Exception as error:  # raised again where the pages are stored
+            await ahead.put(error)
+
+    fetcher: asyncio.Task[None] | None = None
     try:
-        after = int(cursor) if cursor.isdigit() else 0
-        upcoming = asyncio.create_task(fetch_and_check(after))
+        fetcher = asyncio.create_task(fetch_ahead(int(cursor) if cursor.isdigit() else 0))
         while True:
-            page, size, (checked, report, next_cursor) = await upcoming
-            upcoming = None
-            result.bytes += size
+            fetched = await ahead.get()
+            if isinstance(fetched, Exception):
+                raise fetched
+            result.bytes += fetched.size
             result.pages += 1
-            more = bool(page.get("more")) and next_cursor != after
-            if more and (max_pages is None or result.pages < max_pages):
-                upcoming = asyncio.create_task(fetch_and_check(next_cursor))
             mark = time.monotonic()
-            await _store_page(int(peer["id"]), cursor, next_cursor, checked, trust, report)
+            await _store_page(
+                int(peer["id"]), cursor, fetched.next_cursor, fetched.checked, trust, fetched.report
+            )
             result.store_seconds += time.monotonic() - mark
-            result.report.add(report)
-            cursor, after = str(next_cursor), next_cursor
-            if upcoming is None:
+            result.report.add(fetched.report)
+            cursor = str(fetched.next_cursor)
+            if not fetched.more:
                 break
     except FeedRejectedError as error:
         log.error("federation pull of %s rejected a page: %s", url, error.message)
@@ -383,10 +411,10 @@ async def pull_peer(
     except CommunsError as error:
         result.error = error.message
     finally:
-        if upcoming is not None:
-            upcoming.cancel()
+        if fetcher is not None:
+            fetcher.cancel()
             with contextlib.suppress(BaseException):
-                await upcoming
+                await fetcher
         checker.close()
         if owned:
             await http.aclose()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,7 @@ from piccolo.columns import JSON, BigInt, Boolean, Date, Integer, Text, Timestam
 from piccolo.table import Table
 
 from registry.errors import URLError
-from registry.federation.bulk import bulk_insert
+from registry.federation.bulk import bulk_insert, select_in
 from registry.federation.feed import REFERENCES
 from registry.federation.tables import FederationEntity, bind
 from registry.federation.verify import (
@@ -106,6 +107,7 @@ _REQUIRED_REFS: dict[str, tuple[str, ...]] = {
     "reuse_declaration": ("publisher", "project"),
 }
 _CHUNK = 400
+_MAP_COLUMNS = ("id", "origin_id", "local_id", "owner", "last_seq", "deleted", "verified")
 
 
 # Applying -------------------------------------------------------------------------------
@@ -227,25 +229,26 @@ class _Batch:
                             own[target].add(int(ref["id"]))
                     else:
                         keys.add((ref_origin, target, str(ref.get("id", ""))))
-        origins = sorted({k[0] for k in keys})
-        ids = sorted({k[2] for k in keys})
-        for start in range(0, len(ids), _CHUNK):
-            rows = (
-                await FederationEntity.select()
-                .where(FederationEntity.origin.is_in(origins))
-                .where(FederationEntity.origin_id.is_in(ids[start : start + _CHUNK]))
+        wanted_ids: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for origin, entity, ident in keys:
+            wanted_ids[(origin, entity)].add(ident)
+        for (origin, entity), idents in sorted(wanted_ids.items()):
+            rows = await select_in(
+                FederationEntity,
+                _MAP_COLUMNS,
+                {"origin": origin, "entity": entity},
+                "origin_id",
+                sorted(idents),
             )
             for row in rows:
-                key = (row["origin"], row["entity"], row["origin_id"])
-                if key in keys:
-                    self.maps[key] = _Map(
-                        local_id=row["local_id"],
-                        owner=bool(row["owner"]),
-                        last_seq=int(row["last_seq"]),
-                        deleted=bool(row["deleted"]),
-                        verified=bool(row["verified"]),
-                        row_id=int(row["id"]),
-                    )
+                self.maps[(origin, entity, row["origin_id"])] = _Map(
+                    local_id=row["local_id"],
+                    owner=bool(row["owner"]),
+                    last_seq=int(row["last_seq"]),
+                    deleted=bool(row["deleted"]),
+                    verified=bool(row["verified"]),
+                    row_id=int(row["id"]),
+                )
         for entity, wanted in own.items():
             table = _TABLES[entity]
             found: set[int] = set()
@@ -312,7 +315,7 @@ class _Batch:
             "action": p["action"],
             "origin": origin,
             "actor": self.trust.peer_url,
-            "data": {"federation": item.envelope, "verified": item.verified},
+            "data": _log_data(item),
             "at": self.now,
         }
         if mapped is None:
@@ -610,6 +613,15 @@ class _Batch:
         await bulk_insert(
             ChangeLog, [row for row in self.log_rows if not row.pop("refused", False)]
         )
+
+
+def _log_data(item: Checked) -> str | dict[str, Any]:
+    """The change log's data for an applied entry: the envelope as received (its
+    canonical JSON from the check, not serialised again) and whether it was verified."""
+    if not item.envelope_json:
+        return {"federation": item.envelope, "verified": item.verified}
+    verified = "true" if item.verified else "false"
+    return f'{{"federation":{item.envelope_json},"verified":{verified}}}'
 
 
 def _canonical_urls(value: Any) -> list[str]:

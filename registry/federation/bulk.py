@@ -32,13 +32,17 @@ def _json_columns(table: type[Table]) -> frozenset[str]:
     return frozenset(c._meta.name for c in table._meta.columns if isinstance(c, JSON))
 
 
-def _adapt(json_columns: frozenset[str], row: dict[str, Any]) -> list[Any]:
-    return [
-        json.dumps(value, ensure_ascii=False)
-        if name in json_columns and not isinstance(value, str)
-        else value
-        for name, value in row.items()
-    ]
+def _params(columns: list[str], json_at: list[int], rows: list[dict[str, Any]]) -> list[Any]:
+    """The rows' values in column order, one flat list; JSON columns serialised unless
+    already text."""
+    params: list[Any] = []
+    for row in rows:
+        values = [row[name] for name in columns]
+        for at in json_at:
+            if not isinstance(values[at], str):
+                values[at] = json.dumps(values[at], ensure_ascii=False)
+        params.extend(values)
+    return params
 
 
 async def bulk_insert(
@@ -57,16 +61,41 @@ async def bulk_insert(
     tail = (" RETURNING " + ", ".join(f'"{c}"' for c in ("id", *returning))) if returning else ""
     size = max(1, min(500, 30_000 // len(columns)))
     json_columns = _json_columns(table)
+    json_at = [at for at, name in enumerate(columns) if name in json_columns]
     out: list[dict[str, Any]] = []
     for start in range(0, len(full), size):
         chunk = full[start : start + size]
-        params = [value for row in chunk for value in _adapt(json_columns, row)]
+        params = _params(columns, json_at, chunk)
         values = ", ".join([per_row] * len(chunk))
         sql = (
             f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES {values}'
             f" ON CONFLICT DO NOTHING{tail}"
         )
         out.extend(await _run_raw(table, sql, params))
+    return out
+
+
+async def select_in(
+    table: type[Table],
+    columns: tuple[str, ...],
+    equal: dict[str, Any],
+    column: str,
+    values: list[Any],
+) -> list[dict[str, Any]]:
+    """``SELECT columns WHERE a = .. AND b = .. AND column IN (values)``, in chunks, on
+    the current transaction's connection. Naming every column of an index before the
+    ``IN`` lets the database use the whole index (an ``IN`` on an inner column alone
+    scans every row under the outer ones)."""
+    out: list[dict[str, Any]] = []
+    names = ", ".join(f'"{c}"' for c in columns)
+    fixed = "".join(f'"{c}" = {{}} AND ' for c in equal)
+    for start in range(0, len(values), 500):
+        chunk = values[start : start + 500]
+        sql = (
+            f'SELECT {names} FROM "{table._meta.tablename}" WHERE {fixed}'
+            f'"{column}" IN ({", ".join(["{}"] * len(chunk))})'
+        )
+        out.extend(await _run_raw(table, sql, [*equal.values(), *chunk]))
     return out
 
 

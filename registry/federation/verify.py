@@ -75,6 +75,8 @@ class Checked:
     payload: dict[str, Any]
     envelope: dict[str, Any]
     verified: bool
+    #: the envelope's canonical JSON, as checked: stored as it is, never serialised again
+    envelope_json: str = ""
 
 
 @dataclass
@@ -167,12 +169,14 @@ def check_page(
             raise FeedRejectedError(f"{trust.peer_url}: entry at position {position}: {problem}")
         assert isinstance(envelope, dict) and isinstance(payload, dict)
         try:
-            digests.append((position, entry_digest(canonical_json(envelope))))
+            envelope_bytes = canonical_json(envelope)
         except ValueError:  # NaN: no canonical form, so nothing signed it
             raise FeedRejectedError(
                 f"{trust.peer_url}: bad signature on entry at position {position} "
                 "(it has no canonical form)"
             ) from None
+        digests.append((position, entry_digest(envelope_bytes)))
+        envelope_json = envelope_bytes.decode("utf-8")
         origin = payload["origin"].rstrip("/")
         if origin == trust.self_url:
             report.echoes += 1
@@ -189,7 +193,7 @@ def check_page(
                 raise FeedRejectedError(
                     f"{trust.peer_url}: bad signature on entry at position {position}"
                 )
-            entry = Checked(position, payload, envelope, True)
+            entry = Checked(position, payload, envelope, True, envelope_json)
             own.append(entry)
             checked.append(entry)
             continue
@@ -200,7 +204,7 @@ def check_page(
                     f"{trust.peer_url}: entry at position {position} claims origin {origin} "
                     "but is not signed by its key"
                 )
-            checked.append(Checked(position, payload, envelope, True))
+            checked.append(Checked(position, payload, envelope, True, envelope_json))
         elif verifier.verify(envelope, trust.peer_key):
             raise FeedRejectedError(
                 f"{trust.peer_url}: entry at position {position} is signed by the peer "
@@ -208,7 +212,7 @@ def check_page(
             )
         elif trust.relay_policy == "unverified":
             report.unverified += 1
-            checked.append(Checked(position, payload, envelope, False))
+            checked.append(Checked(position, payload, envelope, False, envelope_json))
         else:
             report.refused.append(
                 f"position {position}: origin {origin} is not trusted here; entry refused"

@@ -324,12 +324,12 @@ class TamperingTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-def tampering_client(instance: Instance, mutate: Any) -> Any:
+def tampering_client(instance: Instance, mutate: Any | TamperingTransport) -> Any:
+    """A client whose feed pages go through ``mutate`` (or the transport given)."""
     from crawlers.http import ForgeClient
 
-    return ForgeClient(
-        instance.settings, transport=TamperingTransport(mutate), backoff_s=0.01, max_retries=2
-    )
+    transport = mutate if isinstance(mutate, TamperingTransport) else TamperingTransport(mutate)
+    return ForgeClient(instance.settings, transport=transport, backoff_s=0.01, max_retries=2)
 
 
 async def mirrored_changes(instance: Instance, origin: str) -> int:

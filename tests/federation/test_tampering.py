@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from fedkit import (
     Instance,
+    TamperingTransport,
     add_peer,
     bound,
     create_project,
@@ -126,10 +127,10 @@ async def test_garbage_is_retried_then_reported_and_a_down_peer_too(cluster) -> 
     a, b = cluster("A"), cluster("B")
     await _seed(a)
     await add_peer(b, a)
-    client = tampering_client(b, lambda body: b"<html>502 Bad Gateway</html>")
-    result = await pull(b, a, client=client)
+    transport = TamperingTransport(lambda body: b"<html>502 Bad Gateway</html>")
+    result = await pull(b, a, client=tampering_client(b, transport))
     assert "not a feed" in result.error
-    assert client._client._transport.pages == 3  # retried with backoff before giving up
+    assert transport.pages == 3  # retried with backoff before giving up
     await _assert_nothing_stored(b, a, "not a feed")
 
     a.stop()
