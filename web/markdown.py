@@ -9,6 +9,10 @@ noreferrer nofollow"``. Whatever the input, the output cannot run code in the pa
 
 from __future__ import annotations
 
+import functools
+import re
+from html import unescape
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -49,3 +53,24 @@ def render_markdown(text: str, *, max_chars: int = 200_000) -> Markup:
         return Markup("")
     html = _md.render(text[:max_chars])
     return Markup(sanitise_html(html))
+
+
+_SPACES = re.compile(r"\s+")
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_MARKS = re.compile(r"(?m)^\s{0,3}(#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)|\*\*|__|`+|~~")
+
+
+@functools.lru_cache(maxsize=4096)
+def plain_text(text: str, limit: int = 220) -> str:
+    """A Markdown text as one line of plain text (for result lists), at most ``limit``
+    characters, cut at a word: raw HTML removed (scripts with their content), the
+    commonest Markdown marks (headings, emphasis, links, code) dropped. Cheap enough for
+    every line of a results page: no Markdown parse."""
+    if not text:
+        return ""
+    source = _MD_MARKS.sub("", _MD_LINK.sub(r"\1", text[: limit * 4]))
+    words = _SPACES.sub(" ", unescape(nh3.clean(source, tags=set()))).strip()
+    if len(words) <= limit:
+        return words
+    cut = words[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;:.") + "…"

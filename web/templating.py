@@ -24,7 +24,7 @@ from litestar.response import Redirect
 from registry.services import accounts
 from registry.tables import User
 from web import i18n, labels, security
-from web.markdown import render_markdown
+from web.markdown import plain_text, render_markdown
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -43,6 +43,7 @@ env.filters.update(
     moment=i18n.format_moment,
     country=i18n.country_name,
     markdown=render_markdown,
+    plain=plain_text,
 )
 
 

@@ -178,3 +178,17 @@ async def test_every_facet_of_the_search_narrows_to_the_count_it_shows(
         narrowed = text_of((await client.get("/?" + urlencode({"q": "", name: value}))).text)
         expected = f"{count} project" + ("" if count == "1" else "s")
         assert re.search(rf"\b{expected}\b", narrowed), (name, value, expected)
+
+
+async def test_result_lines_are_plain_text_of_the_description(client: AsyncTestClient) -> None:
+    page = await client.get("/?q=hostile")
+    results = page.text[page.text.index('<ol class="projects">') :]
+    results = results[: results.index("</ol>")]
+    summary = re.search(r"</p>\s*<p>([^<]*)</p>", results)
+    assert summary is not None, results
+    # no markup, not even escaped: a script's content and an event handler are gone
+    assert summary.group(1) == "Hostile click me markdown link styled"
+    for forbidden in ("script", "onerror", "javascript", "pwned", "&lt;", "#"):
+        assert forbidden not in results.lower(), forbidden
+    french = await client.get("/?q=portail", headers={"Accept-Language": "fr"})
+    assert "<p>Portail citoyen bâti sur Lutece.</p>" in french.text  # **bold** marks dropped

@@ -167,3 +167,13 @@ async def test_hostile_addresses_from_forges_and_peers_are_shown_but_never_linke
     assert "java\tscript:alert(1)" in sheet  # shown as text, so a maintainer sees it
     assert 'href="https://policy.paris.example/"' in publisher  # good links stay
     assert "lutece-platform" in publisher
+
+
+@pytest.mark.parametrize(("source", "forbidden"), HOSTILE)
+def test_hostile_markdown_leaves_no_markup_in_result_lines(source: str, forbidden: str) -> None:
+    from web.markdown import plain_text
+
+    line = plain_text(f"Intro {source} outro")
+    assert forbidden.lower() not in line.lower()
+    assert "<" not in line and "alert" not in line
+    assert line.startswith("Intro")
