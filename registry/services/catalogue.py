@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import heapq
 import json
 import time
 from collections import defaultdict
@@ -425,15 +426,19 @@ def _facets(
         return bits
 
     base = query.params()
+    encoded = [urlencode([pair]) for pair in base]
 
     def toggle(name: str, value: str, selected: bool) -> str:
+        """The query string with ``name=value`` added, or removed when ``selected``
+        (flags and thresholds replace their previous value)."""
         if selected:
-            params = [(k, v) for k, v in base if not (k == name and v == value)]
-        elif name in ("fr_authorised", "publiccode_valid", "active_months", "min_reused"):
-            params = [(k, v) for k, v in base if k != name] + [(name, value)]
+            kept = [e for (k, v), e in zip(base, encoded, strict=True) if (k, v) != (name, value)]
+            return "&".join(kept)
+        if name in ("fr_authorised", "publiccode_valid", "active_months", "min_reused"):
+            kept = [e for (k, _), e in zip(base, encoded, strict=True) if k != name]
         else:
-            params = [*base, (name, value)]
-        return urlencode(params)
+            kept = list(encoded)
+        return "&".join([*kept, urlencode([(name, value)])])
 
     selected_lists = {
         "license": query.license,
@@ -453,8 +458,13 @@ def _facets(
             if value and (n := (bits & kept).bit_count())
         }
     publishers = facet_index.count_publishers(snap, among("publisher"))
-    counted["publisher"] = {str(pid): n for pid, n in publishers.items()}
-    labels["publisher"] = {str(pid): snap.publisher_names.get(pid, "") for pid in publishers}
+    # thousands of publishers: only the top ones and the chosen ones are shown
+    wanted = heapq.nsmallest(
+        FACET_SIZE, publishers.items(), key=lambda item: (-item[1], str(item[0]))
+    )
+    wanted.extend((p, publishers.get(p, 0)) for p in query.publisher)
+    counted["publisher"] = {str(pid): n for pid, n in wanted if n}
+    labels["publisher"] = {str(pid): snap.publisher_names.get(pid, "") for pid, _ in wanted}
 
     facets = []
     for name in ("license", "language", "publisher", "kind", "country", "category"):

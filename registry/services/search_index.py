@@ -385,9 +385,18 @@ async def sync() -> int:
     Concurrent callers do not wait for each other on PostgreSQL: one brings the index up
     to date, the others read it as it was (it is at most a few changes behind).
     """
-    global indexed_change_id
-    current = await _max_change()
-    state = await _state()
+    global indexed_change_id, indexed_generation
+    # one round trip: this runs before every catalogue read
+    rows = await raw(
+        "SELECT (SELECT MAX(id) FROM change_log) AS m, change_id, generation "
+        "FROM search_index_state WHERE id = 1"
+    )
+    if rows:
+        current = int(rows[0]["m"] or 0)
+        state = int(rows[0]["change_id"])
+        indexed_generation = int(rows[0]["generation"])
+    else:
+        current, state = await _max_change(), 0
     indexed_change_id = state
     if current == state:
         return 0
