@@ -12,8 +12,15 @@ import pytest
 from registry import db
 from registry.federation.dcat import catalogue
 from registry.federation.feed import feed_page
-from registry.federation.identity import Verifier, canonical_json, fingerprint, load_identity
+from registry.federation.identity import (
+    Verifier,
+    canonical_json,
+    envelope_bytes,
+    fingerprint,
+    load_identity,
+)
 from registry.federation.tables import FederationEntity, bind
+from registry.federation.verify import FeedRejectedError, TrustContext, check_page
 from registry.services import changelog
 from registry.services.publishers import delete_publisher
 from registry.settings import Settings
@@ -52,6 +59,46 @@ def test_signature_covers_every_byte_of_the_canonical_payload(tmp_path: Path) ->
     assert not verifier.verify({**envelope, "extra": 1}, identity.public_key)
     stranger = load_identity(_settings(tmp_path / "stranger"))
     assert not verifier.verify(envelope, stranger.public_key)
+
+
+def test_envelope_bytes_are_the_canonical_json_of_the_envelope(tmp_path: Path) -> None:
+    identity = load_identity(_settings(tmp_path))
+    payload = {"z": 'é\n"x"', "a": [1, 2.5, None, {"b": False}], "m": "😀"}
+    envelope, signed = identity.sign_with_bytes(payload)
+    assert signed == canonical_json(envelope)
+    assert envelope == identity.sign(payload)  # Ed25519 signatures are deterministic
+    assert envelope_bytes(canonical_json(payload), envelope["signature"]) == signed
+
+
+async def test_a_page_is_checked_against_the_cursor_it_was_asked_for(
+    database: str, tmp_path: Path
+) -> None:
+    """A genuine page served again for another cursor (or signed by another key) is
+    refused: the page signature binds the cursor, the positions and the peer."""
+    bind()
+    await FederationEntity.delete(force=True)
+    identity = load_identity(_settings(tmp_path))
+    await _declaration_in_one_transaction()
+    trust = TrustContext(
+        self_url="https://puller.example.fr",
+        peer_url=identity.url,
+        peer_key=identity.public_key,
+        keys={identity.url: identity.public_key},
+    )
+    first = await feed_page(identity, after=0, limit=2)
+    checked, report, next_cursor = check_page(first, 0, trust)
+    assert (len(checked), report.received, next_cursor) == (2, 2, first["next"])
+    assert all(c.verified and c.envelope_json for c in checked)
+    assert checked[0].envelope_json.encode() == canonical_json(first["entries"][0]["entry"])
+
+    second = await feed_page(identity, after=first["next"], limit=2)
+    check_page(second, first["next"], trust)
+    with pytest.raises(FeedRejectedError, match="bad signature on the page"):
+        check_page(second, first["next"] - 1, trust)  # served for a cursor not asked
+    stranger = load_identity(_settings(tmp_path / "stranger"))
+    forged = {**second, "signature": stranger.sign_bytes(b"anything")}
+    with pytest.raises(FeedRejectedError, match="bad signature on the page"):
+        check_page(forged, first["next"], trust)
 
 
 async def _declaration_in_one_transaction() -> tuple[int, int, int]:

@@ -22,7 +22,8 @@ from fedkit import (
     tampering_client,
 )
 
-from registry.federation.identity import load_identity
+from registry.federation.feed import entry_digest, page_message
+from registry.federation.identity import canonical_json, load_identity
 
 
 async def _seed(a: Instance) -> None:
@@ -121,6 +122,66 @@ async def test_entry_re_signed_by_the_peer_for_another_origin_rejects_the_page(c
         return json.dumps(page).encode()
 
     await _rejected_then_genuine(b, a, forge, "claims origin https://state.example.eu")
+
+
+def _rewrite(change: Any) -> Any:
+    def mutate(body: bytes) -> bytes:
+        page = json.loads(body)
+        change(page)
+        return json.dumps(page).encode()
+
+    return mutate
+
+
+async def test_a_page_whose_cursor_or_flags_changed_or_that_lost_its_signature_is_rejected(
+    cluster,
+) -> None:
+    """The page signature covers what entry signatures cannot: the cursor the page was
+    asked for, its ``next`` cursor (moved ahead, the puller would skip changes for
+    ever), its ``more`` flag and its positions."""
+    a, b = cluster("A"), cluster("B")
+    await _seed(a)
+    await add_peer(b, a)
+
+    def skip_ahead(page: dict[str, Any]) -> None:
+        page["next"] += 1000
+
+    def no_signature(page: dict[str, Any]) -> None:
+        del page["signature"]
+
+    def flag(page: dict[str, Any]) -> None:
+        page["more"] = True
+
+    for change in (skip_ahead, no_signature, flag):
+        result = await pull(b, a, client=tampering_client(b, _rewrite(change)))
+        assert result.error.startswith("rejected:"), (change.__name__, result.error)
+        assert "bad signature on the page" in result.error
+        await _assert_nothing_stored(b, a, "bad signature on the page")
+    genuine = await pull(b, a)
+    assert (genuine.error, genuine.report.applied, genuine.cursor) == ("", 3, 3)
+
+
+async def test_an_entry_signature_broken_under_a_good_page_signature_is_rejected(
+    cluster,
+) -> None:
+    """Entry signatures are what gets relayed to third instances: one that does not
+    hold is refused even when the peer signed the page over it (a peer's bug)."""
+    a, b = cluster("A"), cluster("B")
+    await _seed(a)
+    await add_peer(b, a)
+    a_identity = load_identity(a.settings)
+
+    def swap_and_re_sign(page: dict[str, Any]) -> None:
+        entries = page["entries"]
+        entries[1]["entry"]["signature"] = entries[0]["entry"]["signature"]
+        digests = [(e["position"], entry_digest(canonical_json(e["entry"]))) for e in entries]
+        page["signature"] = a_identity.sign_bytes(
+            page_message(a.url, page["after"], page["next"], page["more"], digests)
+        )
+
+    await _rejected_then_genuine(
+        b, a, _rewrite(swap_and_re_sign), "bad signature on entry at position"
+    )
 
 
 async def test_garbage_is_retried_then_reported_and_a_down_peer_too(cluster) -> None:

@@ -87,8 +87,11 @@ async def test_a_and_b_pulling_each_other_do_not_echo_or_duplicate(cluster) -> N
     }
 
 
-async def test_chain_relays_a_to_c_only_when_c_trusts_a(cluster) -> None:
-    a, b, c = cluster("A"), cluster("B"), cluster("C")
+@pytest.mark.parametrize("engine_b", ["sqlite", "postgres"])
+async def test_chain_relays_a_to_c_only_when_c_trusts_a(cluster, engine_b) -> None:
+    """B keeps A's envelopes as received (their canonical JSON, on either engine) and
+    relays them with A's signature, which C checks with A's key."""
+    a, b, c = cluster("A"), cluster("B", engine_b), cluster("C")
     async with bound(a):
         lyon = await create_publisher("lyon", "Ville de Lyon")
         app = await create_project(
