@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_skeleton
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
@@ -129,6 +129,16 @@ def format_day(value: dt.date | dt.datetime | None, style: str = "medium") -> st
     if isinstance(value, dt.datetime):
         value = value.date()
     return format_date(value, format=style, locale=locale(current_language()))
+
+
+def format_month(value: str) -> str:
+    """A ``YYYY-MM`` month as the current language writes it (``Mar 2026``,
+    ``mars 2026``); anything else unchanged."""
+    try:
+        day = dt.date.fromisoformat(f"{value}-01")
+    except ValueError:
+        return value
+    return format_skeleton("yMMM", day, locale=locale(current_language()))
 
 
 def format_moment(value: dt.datetime | None, style: str = "medium") -> str:

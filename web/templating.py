@@ -40,6 +40,7 @@ env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # typ
 env.filters.update(
     number=i18n.format_number,
     day=i18n.format_day,
+    month=i18n.format_month,
     moment=i18n.format_moment,
     country=i18n.country_name,
     markdown=render_markdown,

@@ -58,3 +58,35 @@ async def test_search_counts_in_french_and_english(client: AsyncTestClient) -> N
     french = text_of((await client.get("/?q=lutece", headers=FR)).text)
     assert "9 projects" in english and "9 projets" in french
     assert "1 project " in text_of((await client.get("/?q=lutece&license=EUPL-1.2")).text)
+
+
+async def test_dashboard_months_in_french_and_english(
+    visitor: Any, client: AsyncTestClient
+) -> None:
+    import calendar
+    import datetime as dt
+
+    french_months = [
+        "janv.",
+        "févr.",
+        "mars",
+        "avr.",
+        "mai",
+        "juin",
+        "juil.",
+        "août",
+        "sept.",
+        "oct.",
+        "nov.",
+        "déc.",
+    ]
+    await visitor.sign_in("camille")
+    english = (await client.get("/dashboard?project=lutece-core", headers=EN)).text
+    french = (await client.get("/dashboard?project=lutece-core", headers=FR)).text
+    # the declarations were recorded this month
+    today = dt.datetime.now(dt.UTC).date()
+    iso = f"{today:%Y-%m}"
+    shown_en = f"{calendar.month_abbr[today.month]} {today.year}"
+    shown_fr = f"{french_months[today.month - 1]} {today.year}"
+    assert f'<th scope="row"><time datetime="{iso}">{shown_en}</time></th>' in english
+    assert f'<th scope="row"><time datetime="{iso}">{shown_fr}</time></th>' in french
