@@ -192,3 +192,41 @@ async def test_result_lines_are_plain_text_of_the_description(client: AsyncTestC
         assert forbidden not in results.lower(), forbidden
     french = await client.get("/?q=portail", headers={"Accept-Language": "fr"})
     assert "<p>Portail citoyen bâti sur Lutece.</p>" in french.text  # **bold** marks dropped
+
+
+async def test_pages_of_results_keep_the_query_filters_and_sort(
+    client: AsyncTestClient, seeded: dict[str, Any]
+) -> None:
+    from html import unescape
+
+    from registry.services import search_index
+    from registry.tables import Project
+
+    await Project.insert(
+        *(
+            Project(
+                slug=f"outil-{n:02d}",
+                name=f"Outil {n:02d}",
+                description={"fr": "Un outil de gestion."},
+                publisher=seeded["publishers"]["lyon"],
+                license_expression="MPL-2.0",
+            )
+            for n in range(25)
+        )
+    )
+    await search_index.rebuild()
+    first = await client.get("/?q=outil&license=MPL-2.0&sort=name")
+    names = re.findall(r'<h2><a href="/projects/[^"]+">([^<]+)</a></h2>', first.text)
+    assert names == [f"Outil {n:02d}" for n in range(20)]
+    assert "Page 1 of 2" in text_of(first.text)
+    following = re.search(r'<a rel="next" href="([^"]+)"', first.text)
+    assert following is not None
+    href = unescape(following.group(1))
+    assert "q=outil" in href and "license=MPL-2.0" in href and "sort=name" in href
+    assert "page=2" in href
+    second = await client.get(href)
+    names = re.findall(r'<h2><a href="/projects/[^"]+">([^<]+)</a></h2>', second.text)
+    assert names == [f"Outil {n:02d}" for n in range(20, 25)]
+    assert '<a rel="next"' not in second.text and '<a rel="prev"' in second.text
+    beyond = await client.get("/?q=outil&license=MPL-2.0&sort=name&page=99")
+    assert beyond.status_code == 200  # a stale shared link opens on the first page
