@@ -17,10 +17,12 @@ Targets (:func:`parse_target`): ``github:lutece-platform``, ``gitlab@gitlab.adul
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -250,44 +252,43 @@ class Crawler:
                     account_id, adapter.kind, base_url, endpoint, listed
                 )
             done = 0
-            async for page in adapter.account_pages(owner):
-                failures = []
-                for path, reason in adapter.failures:
-                    url = _identity_url(base_url, endpoint, f"{endpoint}/{path}")
-                    failed_urls.add(url)
-                    failures.append({"repository": url, "reason": reason})
-                adapter.failures.clear()
-                records, bad = _records(page, base_url, endpoint)
-                failures += bad
-                # a forge may serve a listing page twice (offset pages shifting under a
-                # concurrent change): a repository already saved in this run is not redone
-                records = [r for r in records if r.url not in seen]
-                skipped = {_identity_url(base_url, endpoint, u) for u in adapter.skipped} - seen
-                adapter.skipped.clear()
-                if skipped:
-                    # listed as the catalogue holds them: not read again, but seen
-                    await Repository.update(
-                        {Repository.last_seen_at: dt.datetime.now(dt.UTC)}
-                    ).where(Repository.url.is_in(sorted(skipped)))
-                    seen.update(skipped)
-                    summary.unchanged += len(skipped)
-                    done += len(skipped)
-                if not records and not failures:
-                    continue
-                outcome = await ingest_page(
-                    records,
-                    forge_account_id=account_id,
-                    publisher_id=account["publisher"],
-                    run_id=run_id,
-                    failures=failures,
-                    requests=self.client.stats.requests - start,
-                    actor=self.actor,
-                )
-                _add(summary, outcome)
-                seen.update(outcome.seen)
-                done += len(records) + len(failures)
-                if self.progress:
-                    self.progress(done, None)
+            async with contextlib.aclosing(_prefetched(adapter, owner)) as pages:
+                async for page, page_failures, page_skipped in pages:
+                    failures = []
+                    for path, reason in page_failures:
+                        url = _identity_url(base_url, endpoint, f"{endpoint}/{path}")
+                        failed_urls.add(url)
+                        failures.append({"repository": url, "reason": reason})
+                    records, bad = _records(page, base_url, endpoint)
+                    failures += bad
+                    # a forge may serve a listing page twice (offset pages shifting under a
+                    # concurrent change): a repository already saved in this run is not redone
+                    records = [r for r in records if r.url not in seen]
+                    skipped = {_identity_url(base_url, endpoint, u) for u in page_skipped} - seen
+                    if skipped:
+                        # listed as the catalogue holds them: not read again, but seen
+                        await Repository.update(
+                            {Repository.last_seen_at: dt.datetime.now(dt.UTC)}
+                        ).where(Repository.url.is_in(sorted(skipped)))
+                        seen.update(skipped)
+                        summary.unchanged += len(skipped)
+                        done += len(skipped)
+                    if not records and not failures:
+                        continue
+                    outcome = await ingest_page(
+                        records,
+                        forge_account_id=account_id,
+                        publisher_id=account["publisher"],
+                        run_id=run_id,
+                        failures=failures,
+                        requests=self.client.stats.requests - start,
+                        actor=self.actor,
+                    )
+                    _add(summary, outcome)
+                    seen.update(outcome.seen)
+                    done += len(records) + len(failures)
+                    if self.progress:
+                        self.progress(done, None)
             async with db.transaction():
                 gone = await mark_gone(account_id, seen, keep_urls=failed_urls, actor=self.actor)
                 await crawl_runs.add_counts(run_id, gone=len(gone))
@@ -407,6 +408,53 @@ class Crawler:
                 actor=self.actor,
             )
         return account_id, publisher_id
+
+
+#: pages an account crawl reads ahead of the one being saved (memory stays a few pages)
+PREFETCH_PAGES = 1
+
+_Page = tuple[list[RepoData], list[tuple[str, str]], list[str]]
+
+
+async def _prefetched(adapter: ForgeAdapter, owner: str) -> AsyncGenerator[_Page, None]:
+    """The adapter's pages with their failures and skipped URLs, read ahead: the next
+    page's requests run while the current page is saved. Pages come in the forge's order
+    and each is saved before the next, so a crawl killed mid-way still leaves whole pages.
+    """
+    queue: asyncio.Queue[_Page | BaseException | None] = asyncio.Queue(PREFETCH_PAGES)
+
+    async def produce() -> None:
+        pages = adapter.account_pages(owner)
+        try:
+            async for page in pages:
+                item: _Page = (page, list(adapter.failures), list(adapter.skipped))
+                adapter.failures.clear()
+                adapter.skipped.clear()
+                await queue.put(item)
+            await queue.put(None)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:  # handed to the consumer, raised there
+            await queue.put(error)
+        finally:
+            if isinstance(pages, AsyncGenerator):
+                await pages.aclose()
+
+    task = asyncio.create_task(produce())
+    try:
+        while True:
+            item = await queue.get()
+            if item is None:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+        await task
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def _is_loopback(hostname: str) -> bool:

@@ -57,6 +57,10 @@ DEFAULT_MAX_RETRIES = 4
 #: Longest single wait for a rate-limit reset before the request fails instead (a
 #: GitHub or GitLab window is one hour, plus margin).
 DEFAULT_MAX_WAIT_S = 3660.0
+#: Connection pools and connections per pool: at most this many requests in flight
+#: (adapters ask fewer: :data:`crawlers.forges.base.DETAIL_CONCURRENCY`)
+POOL_SHARDS = 16
+CONNECTIONS_PER_SHARD = 4
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 _REDIRECTS = frozenset({301, 302, 307, 308})
 _MAX_REDIRECTS = 5
@@ -247,12 +251,27 @@ class ForgeClient:
         self._tokens: dict[str, list[str]] = {k.lower(): list(v) for k, v in (tokens or {}).items()}
         self._token_index: dict[str, int] = {}
         self._auth_scheme: dict[str, str] = {}
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(float(self.settings.http_timeout)),
-            headers={"User-Agent": self.settings.user_agent},
-            follow_redirects=False,
-        )
+        # several small connection pools rather than one large one: httpcore scans every
+        # connection of a pool on each request, which costs more CPU than the request
+        # itself once some thirty are open (a transport given for tests gets one client)
+        shards = 1 if transport is not None else POOL_SHARDS
+        # one TLS context for every pool: loading the CA certificates costs ~50 ms each
+        tls = httpx.create_ssl_context()
+        self._clients = [
+            httpx.AsyncClient(
+                transport=transport,
+                verify=tls,
+                timeout=httpx.Timeout(float(self.settings.http_timeout)),
+                headers={"User-Agent": self.settings.user_agent},
+                follow_redirects=False,
+                limits=httpx.Limits(
+                    max_connections=CONNECTIONS_PER_SHARD,
+                    max_keepalive_connections=CONNECTIONS_PER_SHARD,
+                ),
+            )
+            for _ in range(shards)
+        ]
+        self._next_client = 0
 
     async def __aenter__(self) -> ForgeClient:
         return self
@@ -261,7 +280,13 @@ class ForgeClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
+
+    def _client(self) -> httpx.AsyncClient:
+        """The next connection pool, in turn."""
+        self._next_client = (self._next_client + 1) % len(self._clients)
+        return self._clients[self._next_client]
 
     # -- tokens -----------------------------------------------------------------------------
 
@@ -358,7 +383,7 @@ class ForgeClient:
             self.stats.requests += 1
             self.stats.by_host[host] += 1
             try:
-                response = await self._client.request(
+                response = await self._client().request(
                     method, full_url, json=json_body, headers=sent
                 )
             except (httpx.TransportError, httpx.TimeoutException) as error:

@@ -4,12 +4,14 @@ Objects follow the swagger definitions (Gitea 1.27.1, Forgejo 16.0.1): ``Reposit
 ``Organization``, ``Tag``, ``Release``, ``ContentsResponse``, ``ServerVersion``. Lists use
 ``page`` (1-based) and ``limit`` (default 30, max 50) with ``Link`` (comma-separated, no space)
 and ``X-Total-Count``. Gitea reports licenses as ``Repository.licenses`` and
-``GET /repos/{o}/{r}/licenses`` (arrays of SPDX ids); Forgejo has neither.
+``GET /repos/{o}/{r}/licenses`` (arrays of SPDX ids); Forgejo has neither. Gitea (1.24+) also
+answers ``file-contents``, several files' contents in one call; Forgejo does not.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 from typing import TYPE_CHECKING, Any
 
 from fakeforge.core import (
@@ -401,6 +403,42 @@ def get_contents(app: FakeForge, req: Request) -> Response:
     )
 
 
+#: Gitea's ``[api] DEFAULT_PAGING_NUM``: the most files one ``file-contents`` call answers
+FILE_CONTENTS_LIMIT = 30
+
+
+def get_file_contents(app: FakeForge, req: Request) -> Response:
+    """Gitea 1.24+ ``file-contents``: the metadata and contents of several files in one
+    call, ``{"files": [...]}`` as the POST body or, for GET, JSON in the ``body`` query
+    parameter. A path that cannot be read is ``null``; a directory is its entry without
+    content; at most :data:`FILE_CONTENTS_LIMIT` entries are answered."""
+    repo = _repo(app, req)
+    if isinstance(repo, Response):
+        return repo
+    raw = req.body if req.method == "POST" else req.query.get("body", "").encode()
+    try:
+        options = json.loads(raw or b"null")
+    except ValueError as error:
+        return app.error(req.forge, 400, str(error))
+    files = options.get("files") if isinstance(options, dict) else None
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return app.error(req.forge, 400, "files: a list of paths is required")
+    ref = req.query.get("ref")
+    if ref and not repo.has_ref(ref):
+        return app.error(req.forge, 404)
+    answer: list[dict[str, Any] | None] = []
+    for path in files[:FILE_CONTENTS_LIMIT]:
+        path = path.strip("/")
+        prefix = f"{path}/"
+        if path in repo.files:
+            answer.append(_contents_entry(repo, path, req, with_content=True))
+        elif path and any(p.startswith(prefix) for p in repo.files):
+            answer.append(_contents_entry(repo, path, req, with_content=False))
+        else:
+            answer.append(None)
+    return json_response(answer)
+
+
 def get_raw(app: FakeForge, req: Request) -> Response:
     """File bytes; ``filepath`` may start with a ref (``{ref}/{filepath}``) as Gitea allows."""
     repo = _repo(app, req)
@@ -474,3 +512,5 @@ def register(app: FakeForge, forge: str) -> None:
     r(forge, "GET", "/repos/{owner}/{repo}/media/{filepath*}", get_raw)
     if forge == "gitea":
         r(forge, "GET", "/repos/{owner}/{repo}/licenses", get_licenses)
+        r(forge, "GET", "/repos/{owner}/{repo}/file-contents", get_file_contents)
+        r(forge, "POST", "/repos/{owner}/{repo}/file-contents", get_file_contents)

@@ -5,7 +5,8 @@ projects are addressed by numeric id or URL-encoded full path (``top%2Fsub``). O
 sends ``Link`` (prev/next/first/last) and the ``x-*`` headers; keyset pagination
 (``pagination=keyset&order_by=id``) sends only ``Link rel="next"`` with ``id_after``. The
 ``license`` object appears only on ``GET /projects/:id?license=true``; ``license_url`` is on
-the single-project entity.
+the single-project entity. ``GET /projects/:id/repository/tree`` lists a directory (entries
+``id``, ``name``, ``type`` tree/blob, ``path``, ``mode``), with offset pagination.
 """
 
 from __future__ import annotations
@@ -479,6 +480,56 @@ def get_file(app: FakeForge, req: Request) -> Response:
     return response
 
 
+def list_tree(app: FakeForge, req: Request) -> Response:
+    """``GET /projects/:id/repository/tree``: the entries of a directory (``path``, root by
+    default) at ``ref`` (default branch), or every entry below it with ``recursive=true``;
+    ``tree`` entries before ``blob`` entries, each by name, paginated like other lists. An
+    unknown ref is ``404 Tree Not Found``; a path that is not a directory lists nothing."""
+    repo = _project(app, req.params["id"])
+    if repo is None:
+        return app.error("gitlab", 404, "404 Project Not Found")
+    ref = req.query.get("ref") or repo.default_branch
+    if not repo.has_ref(ref):
+        return app.error("gitlab", 404, "404 Tree Not Found")
+    path = req.query.get("path", "").strip("/")
+    prefix = f"{path}/" if path else ""
+    recursive = req.query.get("recursive") == "true"
+    trees: set[str] = set()
+    blobs: set[str] = set()
+    for name in repo.files:
+        if not name.startswith(prefix):
+            continue
+        parts = name[len(prefix) :].split("/")
+        for depth in range(1, len(parts)):
+            if depth == 1 or recursive:
+                trees.add(prefix + "/".join(parts[:depth]))
+        if len(parts) == 1 or recursive:
+            blobs.add(name)
+
+    def entry(item: tuple[str, str]) -> dict[str, Any]:
+        kind, full = item
+        if kind == "blob":
+            sha, mode = git_blob_sha(repo.files[full].encode()), "100644"
+        else:
+            sha = hashlib.sha1(f"tree {repo.full_name} {full}".encode()).hexdigest()
+            mode = "040000"
+        return {
+            "id": sha,
+            "name": full.rsplit("/", 1)[-1],
+            "type": kind,
+            "path": full,
+            "mode": mode,
+        }
+
+    items = [("tree", t) for t in sorted(trees)] + [("blob", b) for b in sorted(blobs)]
+    per_page = req.int_arg("per_page", 20, high=100)
+    page = req.int_arg("page", 1)
+    start, stop, last = page_slice(len(items), page, per_page)
+    response = json_response([entry(i) for i in items[start:stop]])
+    _offset_headers(response, req, len(items), page, per_page, last)
+    return response
+
+
 def get_raw_file(app: FakeForge, req: Request) -> Response:
     found = _file_or_error(app, req, ref_required=False)
     if isinstance(found, Response):
@@ -494,6 +545,7 @@ def register(app: FakeForge) -> None:
     r("gitlab", "GET", "/groups/{id}/subgroups", list_subgroups)
     r("gitlab", "GET", "/groups/{id}/descendant_groups", list_subgroups)
     r("gitlab", "GET", "/projects/{id}", get_project)
+    r("gitlab", "GET", "/projects/{id}/repository/tree", list_tree)
     r("gitlab", "GET", "/projects/{id}/repository/tags", list_tags)
     r("gitlab", "GET", "/projects/{id}/repository/tags/{tag_name}", get_tag)
     r("gitlab", "GET", "/projects/{id}/releases", list_releases)

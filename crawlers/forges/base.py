@@ -40,7 +40,7 @@ PUBLICCODE_NAMES = ("publiccode.yml", "publiccode.yaml")
 #: Largest file text kept (license files and publiccode.yml are far smaller)
 MAX_FILE_BYTES = 1024 * 1024
 #: Concurrent per-repository requests an adapter makes within one page
-DETAIL_CONCURRENCY = 8
+DETAIL_CONCURRENCY = 32
 
 _ROOT_LICENSE = re.compile(r"^(?:un)?(?:licen[cs]e|copying)(?:[-._].*)?$", re.I)
 _CODE = re.compile(r"\.(?:py|js|ts|go|rb|java|c|h|rs|json|ya?ml|xml|toml|php|sh|lock)$", re.I)

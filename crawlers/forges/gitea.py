@@ -1,15 +1,27 @@
 """Gitea and Forgejo v1, any instance (codeberg.org, a city's own).
 
 An account is an organisation (or a user). Its repositories are listed 50 per page (the
-largest page Gitea serves). Per repository: the root directory listing (file names: is there
-a ``publiccode.yml``, which license files, a REUSE ``LICENSES/`` directory), the tags (50 per
-page), then the raw text of each of those files. Gitea reports the licenses it detects in
-``Repository.licenses``; Forgejo reports none, and the forge claim is then absent.
-``endpoint`` is the instance's web base; the API is ``{endpoint}/api/v1``.
+largest page Gitea serves). Per repository: the tags (50 per page), the releases when
+``release_counter`` says there are some, and the files:
+
+* Gitea 1.24+ (``Repository.licenses`` listed, ``file-contents`` served): one
+  ``file-contents`` call asks the usual names of ``publiccode.yml`` and of root license
+  files, and ``LICENSES``, at once; a REUSE ``LICENSES/`` directory is then listed and read,
+  and a repository Gitea finds licensed but none of whose license files has a usual name is
+  read as below. A root license file with an unusual name whose text Gitea does not
+  recognise is not read.
+* otherwise (Forgejo, older Gitea): the root directory listing says which files exist, and
+  each is read raw.
+
+Gitea reports the licenses it detects in ``Repository.licenses``; Forgejo reports none, and
+the forge claim is then absent. ``endpoint`` is the instance's web base; the API is
+``{endpoint}/api/v1``.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -30,6 +42,24 @@ from registry.errors import NotFoundError
 __all__ = ["GiteaAdapter"]
 
 PAGE_SIZE = 50
+#: Paths one ``file-contents`` call asks (Gitea answers at most 30): ``publiccode.yml``,
+#: the usual names of root license files, and the REUSE directory
+FILE_CANDIDATES = (
+    *PUBLICCODE_NAMES,
+    *(
+        f"{stem}{suffix}"
+        for stem in ("LICENSE", "LICENCE", "COPYING")
+        for suffix in ("", ".md", ".txt", ".rst")
+    ),
+    "license",
+    "license.md",
+    "license.txt",
+    "LICENSE-MIT",
+    "LICENSE-APACHE",
+    "COPYING.LESSER",
+    "UNLICENSE",
+    "LICENSES",
+)
 
 
 class GiteaAdapter(ForgeAdapter):
@@ -38,6 +68,8 @@ class GiteaAdapter(ForgeAdapter):
     def __init__(self, client: ForgeClient, endpoint: str = "https://codeberg.org") -> None:
         super().__init__(client, endpoint)
         self.api = f"{self.endpoint}/api/v1"
+        #: whether the forge serves ``file-contents`` (until it answers that it does not)
+        self._batched = True
 
     async def account_pages(self, owner: str) -> AsyncIterator[list[RepoData]]:
         url: str | None = f"{self.api}/orgs/{quote(owner, safe='')}/repos"
@@ -110,6 +142,98 @@ class GiteaAdapter(ForgeAdapter):
         )
         if item.get("empty"):
             return repo
+        repo.tags = await self._tags(base)
+        if item.get("release_counter"):
+            # only repositories that have releases cost a request for them
+            repo.releases = await self._releases(base)
+        if self._batched and "licenses" in item:
+            claimed = bool(forge_license)
+            if await self._files_batched(repo, base, claimed):
+                return repo
+        await self._files_listed(repo, base)
+        return repo
+
+    async def _file_contents(self, base: str, paths: list[str]) -> list[Any] | None:
+        """``file-contents`` for ``paths`` (entries or ``None``, in order); None when the
+        forge does not serve it (then it is not asked again)."""
+        response = await self.client.get(
+            f"{base}/file-contents",
+            params={"body": json.dumps({"files": paths}, separators=(",", ":"))},
+            ok=(200, 404, 405),
+        )
+        if response.status_code != 200:
+            # the repository answered its tags a moment ago: the endpoint is missing
+            self._batched = False
+            return None
+        entries = await self.client.json_of(response)
+        return entries if isinstance(entries, list) else None
+
+    async def _files_batched(self, repo: RepoData, base: str, claimed: bool) -> bool:
+        """Read the files through ``file-contents``; False when the caller must list the
+        root instead (no batch endpoint, or licenses Gitea found under an unusual name)."""
+        entries = await self._file_contents(base, list(FILE_CANDIDATES))
+        if entries is None:
+            return False
+        found: dict[str, dict[str, Any]] = {}
+        reuse = False
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+                continue
+            if entry.get("type") == "dir" and entry["path"] == "LICENSES":
+                reuse = True
+            elif entry.get("type") == "file":
+                found[entry["path"]] = entry
+        if reuse:
+            listing = await self.client.get(f"{base}/contents/LICENSES", ok=(200, 404))
+            if listing.status_code == 200:
+                paths = [
+                    f"LICENSES/{e['name']}"
+                    for e in await self.client.json_of(listing)
+                    if isinstance(e, dict) and e.get("type") == "file"
+                ]
+                for start in range(0, len(paths), 30):
+                    more = await self._file_contents(base, paths[start : start + 30]) or []
+                    found.update(
+                        (e["path"], e)
+                        for e in more
+                        if isinstance(e, dict) and e.get("type") == "file"
+                    )
+        if claimed and not any(is_license_path(path) for path in found):
+            return False
+        publiccode = [n for n in PUBLICCODE_NAMES if n in found][:1]
+        for path, entry in found.items():
+            if path not in publiccode and not is_license_path(path):
+                continue
+            text = await self._entry_text(base, repo, entry)
+            if text is not None:
+                repo.files[path] = text
+        return True
+
+    async def _entry_text(self, base: str, repo: RepoData, entry: dict[str, Any]) -> str | None:
+        """The text of a ``file-contents`` entry; a file too large for the batch comes
+        without content and is read raw if it is under :data:`MAX_FILE_BYTES`."""
+        size = entry.get("size") or 0
+        if size > MAX_FILE_BYTES:
+            return None
+        content = entry.get("content")
+        if isinstance(content, str) and entry.get("encoding") == "base64":
+            try:
+                return base64.b64decode(content).decode("utf-8", errors="replace")
+            except ValueError:
+                return None
+        if size:
+            raw = await self.client.get(
+                f"{base}/raw/{quote(entry['path'])}",
+                params={"ref": repo.default_branch} if repo.default_branch else None,
+                ok=(200, 404),
+            )
+            if raw.status_code == 200 and len(raw.content) <= MAX_FILE_BYTES:
+                return raw.content.decode("utf-8", errors="replace")
+            return None
+        return ""
+
+    async def _files_listed(self, repo: RepoData, base: str) -> None:
+        """Read the files the root directory listing names, one raw request each."""
         response = await self.client.get(f"{base}/contents", ok=(200, 404))
         entries = await self.client.json_of(response) if response.status_code == 200 else []
         names = [e["name"] for e in entries if isinstance(e, dict) and e.get("type") == "file"]
@@ -124,10 +248,6 @@ class GiteaAdapter(ForgeAdapter):
                     for e in await self.client.json_of(listing)
                     if isinstance(e, dict) and e.get("type") == "file"
                 ]
-        repo.tags = await self._tags(base)
-        if item.get("release_counter"):
-            # only repositories that have releases cost a request for them
-            repo.releases = await self._releases(base)
         for path in wanted:
             raw = await self.client.get(
                 f"{base}/raw/{quote(path)}",
@@ -136,7 +256,6 @@ class GiteaAdapter(ForgeAdapter):
             )
             if raw.status_code == 200 and len(raw.content) <= MAX_FILE_BYTES:
                 repo.files[path] = raw.content.decode("utf-8", errors="replace")
-        return repo
 
     async def _releases(self, base: str) -> list[ReleaseData]:
         releases: list[ReleaseData] = []

@@ -1,11 +1,13 @@
 """GitLab REST v4, any instance (gitlab.com, gitlab.adullact.net, a city's own).
 
 An account is a group; its projects are listed with ``include_subgroups=true`` (100 per
-page, keyset pagination on ``id`` so that long listings stay cheap and stable). Per project:
-``GET /projects/:id?license=true`` (the license GitLab detects and the path of its license
-file), the tags (100 per page), ``publiccode.yml`` (raw; a 404 means none), and the license
-file's text when there is one. ``endpoint`` is the instance's web base; the API is
-``{endpoint}/api/v4``.
+page, keyset pagination on ``id`` so that long listings stay cheap and stable). The listing
+carries every field the catalogue keeps of a project, so per project there are only: the
+tags (100 per page), the root tree (which of ``publiccode.yml``, the license files and a
+REUSE ``LICENSES/`` directory exist), and the raw text of the files found there; no request
+is spent on a file that is not there. GitLab's own license guess (``license=true``, a
+request per project) is not asked: the texts of the license files are read and recognised
+as on every forge. ``endpoint`` is the instance's web base; the API is ``{endpoint}/api/v4``.
 """
 
 from __future__ import annotations
@@ -76,30 +78,19 @@ class GitLabAdapter(ForgeAdapter):
 
     async def repository(self, path: str) -> RepoData:
         try:
-            project = await self.client.get_json(
-                f"{self.api}/projects/{_id(path)}", params={"license": "true"}
-            )
+            project = await self.client.get_json(f"{self.api}/projects/{_id(path)}")
         except ForgeHTTPError as error:
             if error.status_code == 404:
                 raise NotFoundError(
                     f"GitLab project {path!r} not found at {self.endpoint}"
                 ) from None
             raise
-        return await self._details(project, detailed=project)
+        return await self._details(project)
 
-    async def _details(
-        self, listed: dict[str, Any], detailed: dict[str, Any] | None = None
-    ) -> RepoData:
-        pid = listed["id"]
-        project = detailed or await self.client.get_json(
-            f"{self.api}/projects/{pid}", params={"license": "true"}
-        )
+    async def _details(self, project: dict[str, Any]) -> RepoData:
+        """A project as listed (or fetched), completed with its tags and files."""
+        pid = project["id"]
         branch = project.get("default_branch") or ""
-        license_obj = project.get("license")
-        forge_license: str | None = None
-        if license_obj:
-            key = license_obj.get("key") or ""
-            forge_license = "" if key in ("", "other") else (license_obj.get("name") or key)
         repo = RepoData(
             forge_kind="gitlab",
             forge_id=str(pid),
@@ -113,10 +104,11 @@ class GitLabAdapter(ForgeAdapter):
             is_archived=bool(project.get("archived")),
             pushed_at=parse_time(project.get("last_activity_at")),
             created_at=parse_time(project.get("created_at")),
-            forge_license=forge_license,
         )
+        if project.get("empty_repo"):
+            return repo
         repo.tags, repo.releases = await self._tags(pid)
-        await self._files(repo, pid, branch, project.get("license_url"))
+        await self._files(repo, pid, branch)
         return repo
 
     async def _tags(self, pid: int) -> tuple[list[TagData], list[ReleaseData]]:
@@ -136,6 +128,24 @@ class GitLabAdapter(ForgeAdapter):
             url, params = next_link(response), None
         return tags, releases
 
+    async def _tree(self, pid: int, ref: str, path: str = "") -> list[dict[str, Any]]:
+        """The entries of one directory (all pages; an unknown ref lists nothing)."""
+        entries: list[dict[str, Any]] = []
+        url: str | None = f"{self.api}/projects/{pid}/repository/tree"
+        params: dict[str, Any] | None = {"per_page": PAGE_SIZE}
+        if ref:
+            params["ref"] = ref
+        if path:
+            params["path"] = path
+        while url:
+            response = await self.client.get(url, params=params, ok=(200, 404))
+            if response.status_code == 404:
+                return entries
+            listed = await self.client.json_of(response)
+            entries += [e for e in listed if isinstance(e, dict)]
+            url, params = next_link(response), None
+        return entries
+
     async def _raw(self, pid: int, path: str, ref: str) -> str | None:
         url = f"{self.api}/projects/{pid}/repository/files/{_id(path)}/raw"
         response = await self.client.get(url, params={"ref": ref or "HEAD"}, ok=(200, 404))
@@ -143,14 +153,18 @@ class GitLabAdapter(ForgeAdapter):
             return None
         return response.content.decode("utf-8", errors="replace")
 
-    async def _files(self, repo: RepoData, pid: int, ref: str, license_url: str | None) -> None:
-        for name in PUBLICCODE_NAMES[:1]:
-            text = await self._raw(pid, name, ref)
+    async def _files(self, repo: RepoData, pid: int, ref: str) -> None:
+        root = await self._tree(pid, ref)
+        blobs = [e["path"] for e in root if e.get("type") == "blob" and "path" in e]
+        wanted = [n for n in PUBLICCODE_NAMES if n in blobs][:1]
+        wanted += [p for p in blobs if is_license_path(p)]
+        if any(e.get("type") == "tree" and e.get("path") == "LICENSES" for e in root):
+            wanted += [
+                e["path"]
+                for e in await self._tree(pid, ref, "LICENSES")
+                if e.get("type") == "blob" and is_license_path(e.get("path", ""))
+            ]
+        for path in wanted:
+            text = await self._raw(pid, path, ref)
             if text is not None:
-                repo.files[name] = text
-        if license_url and "/-/blob/" in license_url:
-            path = license_url.split("/-/blob/", 1)[1].split("/", 1)[-1]
-            if is_license_path(path):
-                text = await self._raw(pid, path, ref)
-                if text is not None:
-                    repo.files[path] = text
+                repo.files[path] = text

@@ -24,8 +24,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from registry.services import changelog
-from registry.tables import LicenseFinding, Project, Release, Repository
+from piccolo.columns.column_types import JSON, JSONB
+from piccolo.table import Table
+from piccolo.utils.encoding import dump_json
+
+from registry.tables import ChangeLog, LicenseFinding, Project, Release, Repository
 
 __all__ = [
     "Known",
@@ -184,9 +187,12 @@ def project_slug(path: str) -> str:
     return slug[:280] or "project"
 
 
-async def _free_slug(base: str) -> str:
+async def _free_slug(base: str, taken: set[str] | None = None) -> str:
+    """``base``, or ``base-2``, ``base-3``... : the first slug no project has and that is
+    not in ``taken`` (slugs given earlier in the same page)."""
+    taken = taken or set()
     slug, n = base, 1
-    while await Project.exists().where(Project.slug == slug):
+    while slug in taken or await Project.exists().where(Project.slug == slug):
         n += 1
         slug = f"{base}-{n}"
     return slug
@@ -203,6 +209,23 @@ class Known:
     projects: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
+async def _load_details(known: Known, rows: list[dict[str, Any]]) -> None:
+    """Releases, license findings and projects of ``rows``, into ``known``."""
+    ids = [row["id"] for row in rows]
+    if not ids:
+        return
+    for release in await Release.select().where(Release.repository.is_in(ids)):
+        known.releases.setdefault(release["repository"], []).append(release)
+    for finding in await LicenseFinding.select().where(LicenseFinding.repository.is_in(ids)):
+        known.findings.setdefault(finding["repository"], []).append(finding)
+    project_ids = sorted({row["project"] for row in rows if row["project"] is not None})
+    if project_ids:
+        projects = (
+            await Project.select().where(Project.id.is_in(project_ids)).output(load_json=True)
+        )
+        known.projects.update({p["id"]: p for p in projects})
+
+
 async def load_known(records: list[RepositoryRecord]) -> Known:
     """The rows a page of records may update (by canonical URL)."""
     known = Known()
@@ -211,38 +234,156 @@ async def load_known(records: list[RepositoryRecord]) -> Known:
         return known
     rows = await Repository.select().where(Repository.url.is_in(urls)).output(load_json=True)
     known.by_url = {row["url"]: row for row in rows}
-    ids = [row["id"] for row in rows]
-    if ids:
-        for release in await Release.select().where(Release.repository.is_in(ids)):
-            known.releases.setdefault(release["repository"], []).append(release)
-        for finding in await LicenseFinding.select().where(LicenseFinding.repository.is_in(ids)):
-            known.findings.setdefault(finding["repository"], []).append(finding)
-        project_ids = [row["project"] for row in rows if row["project"] is not None]
-        if project_ids:
-            projects = (
-                await Project.select().where(Project.id.is_in(project_ids)).output(load_json=True)
-            )
-            known.projects = {p["id"]: p for p in projects}
+    await _load_details(known, rows)
     return known
 
 
-async def _find(record: RepositoryRecord, forge_account_id: int | None) -> dict[str, Any] | None:
-    row = (
-        await Repository.select().where(Repository.url == record.url).output(load_json=True).first()
-    )
-    if row is None and record.forge_id and forge_account_id is not None:
-        # a repository renamed on its forge keeps its id: same row, new URL
-        row = (
-            await Repository.select()
-            .where(
-                (Repository.forge_account == forge_account_id)
-                & (Repository.forge_id == record.forge_id)
-                & (Repository.forge_kind == record.forge_kind)
-            )
-            .output(load_json=True)
-            .first()
+async def _renamed(
+    records: list[RepositoryRecord], known: Known, forge_account_id: int | None
+) -> dict[str, dict[str, Any]]:
+    """Rows of the account found by forge id for records their URL did not find (a
+    repository renamed on its forge keeps its id: same row, new URL), by record URL."""
+    if forge_account_id is None:
+        return {}
+    wanted = {
+        (r.forge_kind, r.forge_id): r.url
+        for r in records
+        if r.forge_id and r.url not in known.by_url
+    }
+    if not wanted:
+        return {}
+    rows = (
+        await Repository.select()
+        .where(
+            (Repository.forge_account == forge_account_id)
+            & Repository.forge_id.is_in(sorted({forge_id for _kind, forge_id in wanted}))
         )
-    return row
+        .order_by(Repository.id)
+        .output(load_json=True)
+    )
+    claimed = {row["id"] for row in known.by_url.values()}
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        url = wanted.get((row["forge_kind"], row["forge_id"]))
+        # a row another record of the page names by URL is that record's
+        if url is not None and url not in found and row["id"] not in claimed:
+            found[url] = row
+            claimed.add(row["id"])
+    await _load_details(known, list(found.values()))
+    return found
+
+
+def _jsonable(value: Any) -> Any:
+    """A change log entry's data as JSON values (datetimes in ISO 8601)."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class _Log:
+    """Change log entries of a page, written together in one insert at the end, in the
+    order the changes were made (per repository: the row, releases, findings, project)."""
+
+    def __init__(self, actor: str) -> None:
+        self.actor = actor
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, entity: str, entity_id: int, action: str, data: dict[str, Any]) -> None:
+        self.rows.append(
+            {
+                "entity": entity,
+                "entity_id": entity_id,
+                "action": action,
+                "data": _jsonable(data),
+                "actor": self.actor,
+                "origin": "",
+            }
+        )
+
+    async def write(self) -> None:
+        await _insert_all(ChangeLog, self.rows)
+        self.rows = []
+
+
+#: rows per multi-row INSERT (SQLite allows 32,766 parameters a statement)
+_INSERT_CHUNK = 200
+
+
+async def _insert_all(
+    table: type[Table], rows: list[dict[str, Any]], returning: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Insert ``rows`` (column name -> value; the table's defaults for the others) in a
+    few multi-row statements, and return the ``returning`` columns of every row (in no
+    particular order: callers match them by a unique key).
+
+    Plain SQL rather than ``Table.insert(*instances)``: building a table instance and its
+    query string per row cost more than the database work for a page of repositories.
+    """
+    if not rows:
+        return []
+    columns = [c for c in table._meta.columns if c is not table._meta.primary_key]
+    defaults = table(_ignore_missing=True)
+    names = [c._meta.db_column_name for c in columns]
+    json_columns = {c._meta.name for c in columns if isinstance(c, JSON | JSONB)}
+    base = {c._meta.name: getattr(defaults, c._meta.name) for c in columns}
+    head = f'INSERT INTO "{table._meta.tablename}" (' + ", ".join(f'"{n}"' for n in names)
+    tail = (" RETURNING " + ", ".join(f'"{n}"' for n in returning)) if returning else ""
+    one = "(" + ", ".join("{}" for _ in columns) + ")"
+    results: list[dict[str, Any]] = []
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        chunk = rows[start : start + _INSERT_CHUNK]
+        args: list[Any] = []
+        for row in chunk:
+            for column in columns:
+                name = column._meta.name
+                value = row[name] if name in row else base[name]
+                if name in json_columns and value is not None and not isinstance(value, str):
+                    value = dump_json(value)
+                args.append(value)
+        sql = head + ") VALUES " + ", ".join(one for _ in chunk) + tail
+        answer = await table.raw(sql, *args)
+        if returning:
+            results += answer
+    return results
+
+
+@dataclass
+class _Pending:
+    """One record of a page on its way into the catalogue."""
+
+    record: RepositoryRecord
+    row: dict[str, Any] | None
+    outcome: SaveOutcome = "unchanged"
+    repo_id: int = 0
+    project_id: int | None = None
+    changed: list[str] = field(default_factory=list)
+    #: change log entries of this repository (entity, id, action, data), in order
+    log: list[tuple[str, int, str, dict[str, Any]]] = field(default_factory=list)
+    new_slug: str = ""
+    new_releases: list[dict[str, Any]] = field(default_factory=list)
+    new_findings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _chunks_without_repeats(records: list[RepositoryRecord]) -> list[list[RepositoryRecord]]:
+    """The records in order, cut where a URL or forge id repeats (a page a forge served
+    with the same repository twice): each chunk is saved after the previous one."""
+    chunks: list[list[RepositoryRecord]] = [[]]
+    urls: set[str] = set()
+    ids: set[tuple[str, str]] = set()
+    for record in records:
+        key = (record.forge_kind, record.forge_id)
+        if record.url in urls or (record.forge_id and key in ids):
+            chunks.append([])
+            urls, ids = set(), set()
+        chunks[-1].append(record)
+        urls.add(record.url)
+        if record.forge_id:
+            ids.add(key)
+    return [chunk for chunk in chunks if chunk]
 
 
 async def save_repository(
@@ -251,104 +392,226 @@ async def save_repository(
     forge_account_id: int | None = None,
     publisher_id: int | None = None,
     actor: str = "crawler",
-    now: dt.datetime | None = None,
-    known: Known | None = None,
-    touch: bool = True,
 ) -> SaveResult:
-    """Make the catalogue agree with ``record``; see the module docstring.
-
-    ``outcome`` is ``added`` for a new repository, ``changed`` when anything about it (its
-    row, releases, license findings, project, or a ``gone`` mark lifted) changed, else
-    ``unchanged``. ``last_seen_at`` is refreshed without counting as a change (unless
-    ``touch`` is false: :func:`save_page` refreshes a whole page in one query). ``known``
-    is the page's preloaded state (:func:`load_known`); without it the rows are read here.
-    """
-    now = now or dt.datetime.now(dt.UTC)
-    values = _record_values(record)
-    if known is None:
-        known = await load_known([record])
-    row = known.by_url.get(record.url) or (
-        await _find(record, forge_account_id) if record.forge_id else None
+    """Make the catalogue agree with ``record``; see the module docstring and
+    :func:`save_page`."""
+    results = await save_page(
+        [record], forge_account_id=forge_account_id, publisher_id=publisher_id, actor=actor
     )
-    if row is not None and row["url"] != record.url:
-        # found by forge id (renamed): read its details now
-        known = await load_known([RepositoryRecord(url=row["url"], forge_kind="", path="")])
-    changed: list[str] = []
-    if row is None:
-        inserted = await Repository.insert(
-            Repository(
-                **values,
-                forge_account=forge_account_id,
-                first_seen_at=now,
-                last_seen_at=now,
-            )
-        ).returning(Repository.id)
-        repo_id = int(inserted[0]["id"])
-        await changelog.record(
-            "repository",
-            repo_id,
-            "added",
-            {"url": record.url, "forge_kind": record.forge_kind},
-            actor=actor,
-        )
-        outcome: SaveOutcome = "added"
-        project_id = None
-    else:
-        repo_id = int(row["id"])
-        project_id = row["project"]
-        diff = _diff(row, values)
-        update: dict[Any, Any] = {Repository.last_seen_at: now} if touch else {}
-        for name, value in diff.items():
-            update[getattr(Repository, name)] = value
-        if row["gone_at"] is not None:
-            update[Repository.gone_at] = None
-            diff["gone_at"] = None
-        if forge_account_id is not None and row["forge_account"] != forge_account_id:
-            update[Repository.forge_account] = forge_account_id
-            diff["forge_account"] = forge_account_id
-        if update:
-            await Repository.update(update).where(Repository.id == repo_id)
-        if diff:
-            data = {k: v for k, v in diff.items() if k not in ("publiccode_text",)}
-            await changelog.record(
+    return results[0]
+
+
+async def save_page(
+    records: list[RepositoryRecord],
+    *,
+    forge_account_id: int | None = None,
+    publisher_id: int | None = None,
+    actor: str = "crawler",
+) -> list[SaveResult]:
+    """Make the catalogue agree with a page of records; run it inside a transaction.
+
+    ``outcome`` of each result is ``added`` for a new repository, ``changed`` when anything
+    about it (its row, releases, license findings, project, or a ``gone`` mark lifted)
+    changed, else ``unchanged``; ``last_seen_at`` is refreshed without counting as a
+    change. The page is read in a few queries and new rows (repositories, projects,
+    releases, findings, change log entries) are written in multi-row inserts: the work
+    per page, not per repository, is what costs round trips.
+    """
+    results: list[SaveResult] = []
+    for chunk in _chunks_without_repeats(records):
+        results += await _save_chunk(chunk, forge_account_id, publisher_id, actor)
+    return results
+
+
+async def _save_chunk(
+    records: list[RepositoryRecord],
+    forge_account_id: int | None,
+    publisher_id: int | None,
+    actor: str,
+) -> list[SaveResult]:
+    now = dt.datetime.now(dt.UTC)
+    known = await load_known(records)
+    renamed = await _renamed(records, known, forge_account_id)
+    pending = [
+        _Pending(record, known.by_url.get(record.url) or renamed.get(record.url))
+        for record in records
+    ]
+
+    # repository rows: updates of the known ones now, inserts of the new ones below
+    new_repos = [p for p in pending if p.row is None]
+    for item in pending:
+        if item.row is not None:
+            await _update_repository(item, forge_account_id)
+
+    # projects for repositories that have none: slugs free in the catalogue and the page
+    needing = [p for p in pending if p.record.project is not None and p.project_id is None]
+    await _assign_slugs(needing)
+    project_rows = [
+        {"slug": p.new_slug, "publisher": publisher_id, **_project_values(p.record)}
+        for p in needing
+    ]
+    by_slug = {
+        row["slug"]: int(row["id"])
+        for row in await _insert_all(Project, project_rows, ("id", "slug"))
+    }
+    for item in needing:
+        item.project_id = by_slug[item.new_slug]
+
+    repo_rows = [
+        {
+            **_record_values(p.record),
+            "forge_account": forge_account_id,
+            "project": p.project_id,
+            "first_seen_at": now,
+            "last_seen_at": now,
+        }
+        for p in new_repos
+    ]
+    by_url = {
+        row["url"]: int(row["id"])
+        for row in await _insert_all(Repository, repo_rows, ("id", "url"))
+    }
+    for item in new_repos:
+        item.repo_id = by_url[item.record.url]
+        item.outcome = "added"
+        item.log.append(
+            (
                 "repository",
-                repo_id,
+                item.repo_id,
+                "added",
+                {"url": item.record.url, "forge_kind": item.record.forge_kind},
+            )
+        )
+    for item in needing:
+        if item.row is not None:
+            # a known repository without a project (its project was removed): attach it
+            await Repository.update({Repository.project: item.project_id}).where(
+                Repository.id == item.repo_id
+            )
+
+    # releases and license findings: changes and removals per row, additions together
+    removed_releases: list[int] = []
+    removed_findings: list[int] = []
+    for item in pending:
+        release_log = await _releases_diff(
+            item, known.releases.get(item.repo_id, []), removed_releases
+        )
+        finding_log = await _findings_diff(
+            item, known.findings.get(item.repo_id, []), removed_findings
+        )
+        item.log.append(("releases", 0, "", {"changes": release_log}))
+        item.log.append(("findings", 0, "", {"changes": finding_log}))
+    if removed_releases:
+        await Release.delete().where(Release.id.is_in(removed_releases))
+    if removed_findings:
+        await LicenseFinding.delete().where(LicenseFinding.id.is_in(removed_findings))
+    await _insert_new_children(pending)
+
+    # the projects of known repositories follow them
+    created = {id(p) for p in needing}
+    for item in pending:
+        if item.record.project is None:
+            continue
+        if id(item) in created:
+            item.log.append(
+                (
+                    "project",
+                    int(item.project_id or 0),
+                    "added",
+                    {"slug": item.new_slug, "repository": item.record.url}
+                    | _project_values(item.record),
+                )
+            )
+            item.changed.append("project")
+        elif item.project_id is not None:
+            await _update_project(item, known.projects.get(item.project_id))
+
+    log = _Log(actor)
+    for item in pending:
+        for entity, entity_id, action, data in item.log:
+            if entity in ("releases", "findings"):
+                for entry in data["changes"]:
+                    log.add(*entry)
+            else:
+                log.add(entity, entity_id, action, data)
+        if item.outcome == "unchanged" and item.changed:
+            item.outcome = "changed"
+    await log.write()
+
+    seen = [p.repo_id for p in pending if p.outcome != "added"]
+    if seen:
+        await Repository.update({Repository.last_seen_at: now}).where(Repository.id.is_in(seen))
+    return [SaveResult(p.outcome, p.repo_id, p.project_id, p.changed) for p in pending]
+
+
+def _project_values(record: RepositoryRecord) -> dict[str, Any]:
+    assert record.project is not None
+    return {name: _comparable(getattr(record.project, name)) for name in _PROJECT_FIELDS}
+
+
+async def _update_repository(item: _Pending, forge_account_id: int | None) -> None:
+    row = item.row
+    assert row is not None
+    item.repo_id = int(row["id"])
+    item.project_id = row["project"]
+    record = item.record
+    diff = _diff(row, _record_values(record))
+    update: dict[Any, Any] = {}
+    for name, value in diff.items():
+        update[getattr(Repository, name)] = value
+    if row["gone_at"] is not None:
+        update[Repository.gone_at] = None
+        diff["gone_at"] = None
+    if forge_account_id is not None and row["forge_account"] != forge_account_id:
+        update[Repository.forge_account] = forge_account_id
+        diff["forge_account"] = forge_account_id
+    if update:
+        await Repository.update(update).where(Repository.id == item.repo_id)
+    if diff:
+        data = {k: v for k, v in diff.items() if k not in ("publiccode_text",)}
+        item.log.append(
+            (
+                "repository",
+                item.repo_id,
                 "back" if "gone_at" in diff else "changed",
                 {"url": record.url, "changed": data},
-                actor=actor,
             )
-            changed.extend(diff)
-        outcome = "unchanged"
-
-    if await _save_releases(repo_id, record.releases, actor, known.releases.get(repo_id, [])):
-        changed.append("releases")
-    if await _save_licenses(repo_id, record.licenses, actor, known.findings.get(repo_id, [])):
-        changed.append("licenses")
-    if record.project is not None:
-        project_id, project_changed = await _save_project(
-            repo_id,
-            project_id,
-            record,
-            publisher_id,
-            actor,
-            known.projects.get(project_id) if project_id is not None else None,
         )
-        if project_changed:
-            changed.append("project")
-    if outcome == "unchanged" and changed:
-        outcome = "changed"
-    return SaveResult(outcome, repo_id, project_id, changed)
+        item.changed.extend(diff)
 
 
-async def _save_releases(
-    repo_id: int, releases: tuple[ReleaseRecord, ...], actor: str, rows: list[dict[str, Any]]
-) -> bool:
+async def _assign_slugs(needing: list[_Pending]) -> None:
+    """A free project slug for each repository that needs a project: one query for the
+    page, and a query per candidate only when a slug is already taken."""
+    if not needing:
+        return
+    bases = {p.record.url: project_slug(p.record.path) for p in needing}
+    rows = await Project.select(Project.slug).where(Project.slug.is_in(sorted(set(bases.values()))))
+    existing = {row["slug"] for row in rows}
+    taken: set[str] = set()
+    for item in needing:
+        base = bases[item.record.url]
+        if base in existing or base in taken:
+            item.new_slug = await _free_slug(base, taken)
+        else:
+            item.new_slug = base
+        taken.add(item.new_slug)
+
+
+LogEntry = tuple[str, int, str, dict[str, Any]]
+
+
+async def _releases_diff(
+    item: _Pending, rows: list[dict[str, Any]], removed: list[int]
+) -> list[LogEntry]:
+    """Release changes of one repository: updates run now, additions wait in
+    ``item.new_releases``, removals go to ``removed``; returns the log entries so far."""
+    repo_id = item.repo_id
     existing = {r["tag"]: r for r in rows}
     wanted: dict[str, ReleaseRecord] = {}
-    for release in releases:
+    for release in item.record.releases:
         wanted.setdefault(release.tag, release)
-    changed = False
-    new_rows: list[dict[str, Any]] = []
+    log: list[LogEntry] = []
     for tag, release in wanted.items():
         new = {
             "version": release.version,
@@ -360,71 +623,50 @@ async def _save_releases(
         }
         old = existing.get(tag)
         if old is None:
-            new_rows.append({"tag": tag, **new})
+            item.new_releases.append({"tag": tag, **new})
             continue
         diff = _diff(old, new)
         if diff:
             await Release.update({getattr(Release, k): v for k, v in diff.items()}).where(
                 Release.id == old["id"]
             )
-            await changelog.record(
-                "release",
-                int(old["id"]),
-                "changed",
-                {"repository": repo_id, "tag": tag, "changed": diff},
-                actor=actor,
+            log.append(
+                (
+                    "release",
+                    int(old["id"]),
+                    "changed",
+                    {"repository": repo_id, "tag": tag, "changed": diff},
+                )
             )
-            changed = True
-    if new_rows:
-        inserted = await Release.insert(
-            *(Release(repository=repo_id, **values) for values in new_rows)
-        ).returning(Release.id, Release.tag)
-        ids = {row["tag"]: int(row["id"]) for row in inserted}
-        for values in new_rows:
-            await changelog.record(
-                "release",
-                ids[values["tag"]],
-                "added",
-                {"repository": repo_id, **values},
-                actor=actor,
-            )
-        changed = True
-    for tag, old in existing.items():
-        if tag not in wanted:
-            await Release.delete().where(Release.id == old["id"])
-            await changelog.record(
-                "release",
-                int(old["id"]),
-                "removed",
-                {"repository": repo_id, "tag": tag},
-                actor=actor,
-            )
-            changed = True
-    return changed
+    gone = [(tag, old) for tag, old in existing.items() if tag not in wanted]
+    if log or item.new_releases or gone:
+        item.changed.append("releases")
+    # additions are logged after the changes and before the removals
+    log.append(("release", -1, "added", {}))
+    for tag, old in gone:
+        removed.append(int(old["id"]))
+        log.append(("release", int(old["id"]), "removed", {"repository": repo_id, "tag": tag}))
+    return log
 
 
-async def _save_licenses(
-    repo_id: int, licenses: tuple[LicenseRecord, ...], actor: str, rows: list[dict[str, Any]]
-) -> bool:
+async def _findings_diff(
+    item: _Pending, rows: list[dict[str, Any]], removed: list[int]
+) -> list[LogEntry]:
+    """License finding changes of one repository, as :func:`_releases_diff` does."""
+    repo_id = item.repo_id
     existing = {(r["source"], r["file"]): r for r in rows}
     wanted: dict[tuple[str, str], LicenseRecord] = {}
-    for finding in licenses:
+    for finding in item.record.licenses:
         wanted.setdefault((finding.source, finding.file), finding)
+    log: list[LogEntry] = []
     changed = False
     for key, finding in wanted.items():
         new = {"expression": finding.expression, "confidence": round(finding.confidence, 2)}
         old = existing.get(key)
         if old is None:
-            inserted = await LicenseFinding.insert(
-                LicenseFinding(repository=repo_id, source=key[0], file=key[1], **new)
-            ).returning(LicenseFinding.id)
-            await changelog.record(
-                "license_finding",
-                int(inserted[0]["id"]),
-                "added",
-                {"repository": repo_id, "source": key[0], "file": key[1], **new},
-                actor=actor,
-            )
+            item.new_findings.append({"source": key[0], "file": key[1], **new})
+            # logged in place once the row has its id
+            log.append(("license_finding", -1, "added", {"key": key}))
             changed = True
             continue
         old_values = {"expression": old["expression"], "confidence": round(old["confidence"], 2)}
@@ -433,100 +675,103 @@ async def _save_licenses(
             await LicenseFinding.update(
                 {getattr(LicenseFinding, k): v for k, v in diff.items()}
             ).where(LicenseFinding.id == old["id"])
-            await changelog.record(
-                "license_finding",
-                int(old["id"]),
-                "changed",
-                {"repository": repo_id, "source": key[0], "file": key[1], "changed": diff},
-                actor=actor,
+            log.append(
+                (
+                    "license_finding",
+                    int(old["id"]),
+                    "changed",
+                    {"repository": repo_id, "source": key[0], "file": key[1], "changed": diff},
+                )
             )
             changed = True
     for key, old in existing.items():
         if key not in wanted:
-            await LicenseFinding.delete().where(LicenseFinding.id == old["id"])
-            await changelog.record(
-                "license_finding",
-                int(old["id"]),
-                "removed",
-                {"repository": repo_id, "source": key[0], "file": key[1]},
-                actor=actor,
+            removed.append(int(old["id"]))
+            log.append(
+                (
+                    "license_finding",
+                    int(old["id"]),
+                    "removed",
+                    {"repository": repo_id, "source": key[0], "file": key[1]},
+                )
             )
             changed = True
-    return changed
+    if changed:
+        item.changed.append("licenses")
+    return log
 
 
-async def _save_project(
-    repo_id: int,
-    project_id: int | None,
-    record: RepositoryRecord,
-    publisher_id: int | None,
-    actor: str,
-    row: dict[str, Any] | None,
-) -> tuple[int, bool]:
-    assert record.project is not None
-    fields = record.project
-    new = {name: _comparable(getattr(fields, name)) for name in _PROJECT_FIELDS}
-    if project_id is None:
-        slug = await _free_slug(project_slug(record.path))
-        inserted = await Project.insert(
-            Project(
-                slug=slug,
-                publisher=publisher_id,
-                **new,
-            )
-        ).returning(Project.id)
-        project_id = int(inserted[0]["id"])
-        await Repository.update({Repository.project: project_id}).where(Repository.id == repo_id)
-        await changelog.record(
-            "project",
-            project_id,
-            "added",
-            {"slug": slug, "repository": record.url, **new},
-            actor=actor,
+async def _insert_new_children(pending: list[_Pending]) -> None:
+    """Insert the page's new releases and findings, and put their ids in the log."""
+    release_rows = [
+        {"repository": p.repo_id, **values} for p in pending for values in p.new_releases
+    ]
+    release_ids = {
+        (row["repository"], row["tag"]): int(row["id"])
+        for row in await _insert_all(Release, release_rows, ("id", "repository", "tag"))
+    }
+    finding_rows = [
+        {"repository": p.repo_id, **values} for p in pending for values in p.new_findings
+    ]
+    finding_ids = {
+        (row["repository"], row["source"], row["file"]): int(row["id"])
+        for row in await _insert_all(
+            LicenseFinding, finding_rows, ("id", "repository", "source", "file")
         )
-        return project_id, True
+    }
+    for item in pending:
+        for entity, _id, _action, data in item.log:
+            if entity == "releases":
+                entries: list[LogEntry] = []
+                for entry in data["changes"]:
+                    if entry[1] == -1:  # the place of the additions
+                        entries += [
+                            (
+                                "release",
+                                release_ids[(item.repo_id, values["tag"])],
+                                "added",
+                                {"repository": item.repo_id, **values},
+                            )
+                            for values in item.new_releases
+                        ]
+                    else:
+                        entries.append(entry)
+                data["changes"] = entries
+            elif entity == "findings":
+                entries = []
+                by_key = {(v["source"], v["file"]): v for v in item.new_findings}
+                for entry in data["changes"]:
+                    if entry[1] == -1:
+                        values = by_key[entry[3]["key"]]
+                        entries.append(
+                            (
+                                "license_finding",
+                                finding_ids[(item.repo_id, values["source"], values["file"])],
+                                "added",
+                                {"repository": item.repo_id, **values},
+                            )
+                        )
+                    else:
+                        entries.append(entry)
+                data["changes"] = entries
+
+
+async def _update_project(item: _Pending, row: dict[str, Any] | None) -> None:
+    project_id = item.project_id
+    assert project_id is not None
     if row is None:
         row = await Project.select().where(Project.id == project_id).output(load_json=True).first()
     if row is None:
-        return project_id, False
-    diff = _diff(row, new)
+        return
+    diff = _diff(row, _project_values(item.record))
     if not diff:
-        return project_id, False
+        return
     update: dict[Any, Any] = {Project.updated_at: dt.datetime.now(dt.UTC)}
     for name, value in diff.items():
         update[getattr(Project, name)] = value
     await Project.update(update).where(Project.id == project_id)
-    await changelog.record("project", project_id, "changed", {"changed": diff}, actor=actor)
-    return project_id, True
-
-
-async def save_page(
-    records: list[RepositoryRecord],
-    *,
-    forge_account_id: int | None = None,
-    publisher_id: int | None = None,
-    actor: str = "crawler",
-) -> list[SaveResult]:
-    """:func:`save_repository` for a page of records, with the page's known rows read in a
-    few queries and ``last_seen_at`` refreshed in one. Run it inside a transaction."""
-    now = dt.datetime.now(dt.UTC)
-    known = await load_known(records)
-    results = [
-        await save_repository(
-            record,
-            forge_account_id=forge_account_id,
-            publisher_id=publisher_id,
-            actor=actor,
-            now=now,
-            known=known,
-            touch=False,
-        )
-        for record in records
-    ]
-    ids = [r.repository_id for r in results if r.outcome != "added"]
-    if ids:
-        await Repository.update({Repository.last_seen_at: now}).where(Repository.id.is_in(ids))
-    return results
+    item.log.append(("project", project_id, "changed", {"changed": diff}))
+    item.changed.append("project")
 
 
 async def mark_gone(
@@ -545,16 +790,19 @@ async def mark_gone(
     """
     now = now or dt.datetime.now(dt.UTC)
     keep = seen_urls | (keep_urls or set())
-    rows = await Repository.select(Repository.id, Repository.url).where(
-        (Repository.forge_account == forge_account_id) & Repository.gone_at.is_null()
+    rows = (
+        await Repository.select(Repository.id, Repository.url)
+        .where((Repository.forge_account == forge_account_id) & Repository.gone_at.is_null())
+        .order_by(Repository.id)
     )
-    gone: list[str] = []
-    for row in rows:
-        if row["url"] in keep:
-            continue
-        await Repository.update({Repository.gone_at: now}).where(Repository.id == row["id"])
-        await changelog.record(
-            "repository", int(row["id"]), "gone", {"url": row["url"]}, actor=actor
+    gone_rows = [row for row in rows if row["url"] not in keep]
+    ids = [int(row["id"]) for row in gone_rows]
+    for start in range(0, len(ids), _INSERT_CHUNK):
+        await Repository.update({Repository.gone_at: now}).where(
+            Repository.id.is_in(ids[start : start + _INSERT_CHUNK])
         )
-        gone.append(row["url"])
-    return gone
+    log = _Log(actor)
+    for row in gone_rows:
+        log.add("repository", int(row["id"]), "gone", {"url": row["url"]})
+    await log.write()
+    return [row["url"] for row in gone_rows]
