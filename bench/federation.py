@@ -3,7 +3,8 @@
 Starts the peer as a real ``communs serve`` subprocess on loopback (SQLite, its own
 data directory and key), seeds its catalogue with ``--entries`` change log entries
 (publishers, projects with a repository each, reuse declarations), then pulls it into
-an empty catalogue in this process over HTTP, with every signature verified. Then makes
+an empty catalogue in this process over HTTP, with every page signature verified (and
+the peer's entries against it, a few of them on their own signature). Then makes
 ``--changes`` new changes on the peer (half withdrawals, half new declarations) and
 pulls again. Prints entries per second and bytes transferred; the last line is one
 JSON object.
@@ -223,6 +224,7 @@ async def run(entries: int, changes: int, page_size: int, work: Path) -> dict[st
         db.use_database(local.effective_database_url)
         await db.migrate()
         await add_peer(await fetch_instance(local, peer_url))
+        load_before = os.getloadavg()[0]
         cpu_before, server_before = cpu_seconds(), cpu_seconds(server.pid)
         full = await pull_peer(local, peer_url, page_size=page_size)
         server_cpu = cpu_seconds(server.pid) - server_before
@@ -241,7 +243,7 @@ async def run(entries: int, changes: int, page_size: int, work: Path) -> dict[st
         print(
             f"CPU: puller {puller_cpu:.1f} s (with its verifying worker), "
             f"peer server {server_cpu:.1f} s, on {os.cpu_count()} cores; "
-            f"load average before the pull {os.getloadavg()[0]:.1f}",
+            f"load average before the pull {load_before:.1f}",
             flush=True,
         )
 
@@ -278,6 +280,7 @@ async def run(entries: int, changes: int, page_size: int, work: Path) -> dict[st
         "full_pull_pages": full.pages,
         "full_pull_puller_cpu_seconds": round(puller_cpu, 1),
         "full_pull_peer_cpu_seconds": round(server_cpu, 1),
+        "load_average_before": round(load_before, 1),
         "incremental_pull_seconds": round(incremental.seconds, 3),
         "incremental_pull_bytes": incremental.bytes,
         "incremental_entries": incremental.report.applied,
