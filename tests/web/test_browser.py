@@ -212,8 +212,55 @@ PAGE_KINDS = {
     "register": ("paul", "/register"),
     "registration-run": ("paul", "/register/runs/1"),
     "dashboard": ("camille", "/dashboard"),
+    "reuse-form-refused": ("marie", "/projects/lutece-core/reuse"),
+    "register-refused": ("paul", "/register"),
+    "token-created": ("paul", "/account/tokens"),
 }
-STATUS = {"not-found": 404, "forbidden": 403, "signin-paused": 429}
+STATUS = {
+    "not-found": 404,
+    "forbidden": 403,
+    "signin-paused": 429,
+    "reuse-form-refused": 400,
+    "register-refused": 400,
+}
+
+
+def submit(page: Any, button: Any) -> int:
+    """Click a form's submit button; the status of the page it leads to."""
+    with page.expect_navigation() as navigation:
+        button.click()
+    response = navigation.value
+    assert response is not None
+    return int(response.status)
+
+
+def refuse_reuse(page: Any) -> int:
+    """A version the form never offered (a tampered form) is refused, the form kept."""
+    page.evaluate(
+        "() => { const o = document.createElement('option'); o.value = o.textContent = '99.0.0';"
+        " document.getElementById('version').appendChild(o); }"
+    )
+    page.locator("#version").select_option("99.0.0")
+    return submit(page, page.locator("button[name=action][value=save]"))
+
+
+def refuse_registration(page: Any) -> int:
+    """An address that is no forge repository (the browser's own check turned off)."""
+    page.evaluate("() => { document.querySelector('form.stacked').noValidate = true; }")
+    page.locator("#url").fill("ftp://files.example/project")
+    return submit(page, page.locator("form.stacked button[type=submit]"))
+
+
+def create_token(page: Any) -> int:
+    page.locator("#token-name").fill("axe check")
+    return submit(page, page.locator("form.stacked button[type=submit]"))
+
+
+ACTIONS = {
+    "reuse-form-refused": refuse_reuse,
+    "register-refused": refuse_registration,
+    "token-created": create_token,
+}
 
 
 def guess_until_paused(page: Any, username: str = LOCKED_NAME) -> Any:
@@ -244,6 +291,9 @@ def open_page(page: Any, kind: str, *, signed_in: bool = False) -> int:
         return int(guess_until_paused(page).status)
     response = page.goto(path)
     assert response is not None
+    if kind in ACTIONS:
+        assert response.status == 200
+        return ACTIONS[kind](page)
     return int(response.status)
 
 
