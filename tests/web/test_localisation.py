@@ -90,3 +90,11 @@ async def test_dashboard_months_in_french_and_english(
     shown_fr = f"{french_months[today.month - 1]} {today.year}"
     assert f'<th scope="row"><time datetime="{iso}">{shown_en}</time></th>' in english
     assert f'<th scope="row"><time datetime="{iso}">{shown_fr}</time></th>' in french
+
+
+async def test_the_description_is_shown_in_the_visitors_language(client: AsyncTestClient) -> None:
+    french = (await client.get("/projects/lutece-occitanie-portal", headers=FR)).text
+    english = (await client.get("/projects/lutece-occitanie-portal", headers=EN)).text
+    assert '<div class="readme"><p>Portail <strong>citoyen</strong> bâti sur Lutece.</p>' in french
+    assert '<div class="readme"><p>Citizen portal built on Lutece.</p>' in english
+    assert "Citizen portal" not in french and "Portail <strong>" not in english
