@@ -121,6 +121,8 @@ async def test_an_unknown_version_is_refused_with_the_form_kept(
     assert response.status_code == 400
     assert "known releases" in text_of(response.text), text_of(response.text)
     assert 'value="kept@lyon.example"' in response.text
+    # the fields point at the message, so a screen reader says why when it reaches them
+    assert '<select id="version" name="version" aria-describedby="form-errors">' in response.text
 
 
 async def test_reuse_form_needs_a_signed_in_member(visitor: Any, client: AsyncTestClient) -> None:
