@@ -189,7 +189,8 @@ class Crawler:
             return explicit
         hostname = urlsplit(base).hostname or ""
         if self.client.allow_loopback and _is_loopback(hostname):
-            return "http://" + host
+            # the identity's path stays (a forge served under a prefix: ``…/gitlab``)
+            return "http://" + host + urlsplit(base_url.rstrip("/")).path
         return base_url.rstrip("/")
 
     # -- targets ------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ half-way leaves whole pages and running it again converges to the same catalogue
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -48,12 +50,37 @@ def _normalised(declared: str | None) -> str:
         return ""
 
 
+#: License detection results by the hashes of the files' texts: the repositories of one
+#: account often hold the very same LICENSE text, and detection is most of the rules' cost
+_DETECTED: OrderedDict[tuple[tuple[str, bytes], ...], tuple[licenses.LicenseFinding, ...]] = (
+    OrderedDict()
+)
+_DETECTED_MAX = 1024
+
+
+def _detect(files: dict[str, str]) -> list[licenses.LicenseFinding]:
+    """:func:`registry.licenses.detect_in_files`, remembered for recently seen texts."""
+    key = tuple(
+        (path, hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest())
+        for path, text in sorted(files.items())
+    )
+    found = _DETECTED.get(key)
+    if found is None:
+        found = tuple(licenses.detect_in_files(files))
+        _DETECTED[key] = found
+        if len(_DETECTED) > _DETECTED_MAX:
+            _DETECTED.popitem(last=False)
+    else:
+        _DETECTED.move_to_end(key)
+    return list(found)
+
+
 def license_records(
     repo: RepoData, publiccode_license: str | None
 ) -> tuple[list[LicenseRecord], str]:
     """Every license finding with its source, and the project's expression."""
     files = {path: text for path, text in repo.files.items() if is_license_path(path)}
-    detected = licenses.detect_in_files(files)
+    detected = _detect(files) if files else []
     # A REUSE file named after one license but holding another gives two findings for
     # one path; the text is what applies, so the text's finding is the one kept.
     by_path: dict[str, licenses.LicenseFinding] = {}

@@ -167,3 +167,17 @@ async def test_a_page_is_logged_in_order_per_repository(database: str) -> None:
     again = await save_page(page)
     assert {r.outcome for r in again} == {"unchanged"}
     assert await ChangeLog.count() == len(entries)
+
+
+async def test_a_loopback_identity_is_reached_over_http_with_its_path() -> None:
+    async with ForgeClient(Settings(allow_loopback=True)) as client:
+        crawler = Crawler(client)
+        assert crawler.endpoint_for("https://127.0.0.1:8765/gitlab") == (
+            "http://127.0.0.1:8765/gitlab"
+        )
+        assert crawler.endpoint_for("https://localhost:3000") == "http://localhost:3000"
+        assert crawler.endpoint_for("https://gitlab.com") == "https://gitlab.com"
+    async with ForgeClient(Settings(allow_loopback=False)) as client:
+        assert Crawler(client).endpoint_for("https://127.0.0.1:8765/gitlab") == (
+            "https://127.0.0.1:8765/gitlab"
+        )
