@@ -26,7 +26,7 @@ import functools
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from piccolo.columns import JSON, BigInt, Boolean, Date, Integer, Text, Timestamptz, Varchar
@@ -194,14 +194,20 @@ class _Pending:
     data: dict[str, Any]
     mapped: _Map
     log_row: dict[str, Any]
+    #: references to records queued for creation in this page, filled in when they are
+    #: written (just before this one, since creations are written in reference order)
+    deferred: dict[str, _Map] = field(default_factory=dict)
 
 
 class _Batch:
     """The state of one page being applied: mappings in memory, writes queued.
 
     Creations are queued and written in bulk, per entity, in reference order
-    (publishers before the declarations that name them); a queue is flushed early
-    when a later entry needs an id it will produce.
+    (publishers before the declarations that name them). A creation that names a
+    record queued in this page keeps the reference and gets its id when the queues are
+    written, so a feed that interleaves publishers, projects and declarations (as
+    people make them) is still written in a few statements; the queues are written
+    early only when an entry changes a queued record or names one of its own kind.
     """
 
     def __init__(self, trust: TrustContext, report: BatchReport) -> None:
@@ -259,7 +265,10 @@ class _Batch:
                 found = {int(r["id"]) for r in rows}
             self.own_ids[entity] = found
 
-    async def resolve(self, entity: str, ref: Any) -> int | None:
+    async def resolve(self, entity: str, ref: Any, creating: str = "") -> int | _Map | None:
+        """The local id ``ref`` names, or None. For a record being created (of entity
+        ``creating``), a reference to a record of an earlier entity that is still queued
+        is returned as its mapping, resolved when the queues are written."""
         if not isinstance(ref, dict) or not isinstance(ref.get("origin"), str):
             return None
         origin, ident = ref["origin"].rstrip("/"), str(ref.get("id", ""))
@@ -268,6 +277,8 @@ class _Batch:
             return local if local in self.own_ids.get(entity, set()) else None
         mapped = self.maps.get((origin, entity, ident))
         if mapped is not None and mapped.pending:
+            if creating and _ORDER.index(entity) < _ORDER.index(creating):
+                return mapped
             await self.flush_creates()
         if mapped is None or mapped.deleted or mapped.refused:
             return None
@@ -298,11 +309,17 @@ class _Batch:
                 ok, value = convert(p["data"][name])
                 if ok:
                     values[name] = value
+        creating = entity if mapped is None and not p["tombstone"] else ""
+        deferred: dict[str, _Map] = {}
         for name, target in REFERENCES.get(entity, {}).items():
             if name in p["data"]:
-                values[name] = await self.resolve(target, p["data"][name])
+                resolved = await self.resolve(target, p["data"][name], creating)
+                if isinstance(resolved, _Map):
+                    deferred[name] = resolved
+                else:
+                    values[name] = resolved
         for name in _REQUIRED_REFS.get(entity, ()):
-            if not p["tombstone"] and values.get(name) is None and mapped is None:
+            if creating and values.get(name) is None and name not in deferred:
                 self.report.refused.append(
                     f"{origin} {entity} {ident} (seq {seq}): its {name} is unknown here"
                 )
@@ -323,7 +340,9 @@ class _Batch:
                 mapped = _Map(local_id=None, owner=False, last_seq=seq, deleted=True)
             else:
                 mapped = _Map(local_id=None, owner=True, last_seq=seq, pending=True)
-                self.pending[entity].append(_Pending(key, values, p["data"], mapped, log_row))
+                self.pending[entity].append(
+                    _Pending(key, values, p["data"], mapped, log_row, deferred)
+                )
             mapped.verified = item.verified
             self.maps[key] = mapped
             self.new_maps.append((key, mapped))
@@ -346,7 +365,7 @@ class _Batch:
         for entity in _ORDER:
             queued, self.pending[entity] = self.pending[entity], []
             if queued:
-                await getattr(self, f"_create_{entity}s")(queued)
+                await getattr(self, f"_create_{entity}s")(self._fill_deferred(entity, queued))
                 for item in queued:
                     item.mapped.pending = False
                     if item.mapped.refused:
@@ -354,6 +373,25 @@ class _Batch:
                         item.log_row["refused"] = True
                     else:
                         item.log_row["entity_id"] = item.mapped.local_id or 0
+
+    def _fill_deferred(self, entity: str, queued: list[_Pending]) -> list[_Pending]:
+        """Put the ids of the records written before into the creations that name them;
+        return the creations that can be written (a required one missing refuses it)."""
+        ready: list[_Pending] = []
+        for item in queued:
+            for name, target in item.deferred.items():
+                usable = not (target.pending or target.refused or target.deleted)
+                item.values[name] = target.local_id if usable else None
+            missing = [
+                name
+                for name in _REQUIRED_REFS.get(entity, ())
+                if name in item.deferred and item.values.get(name) is None
+            ]
+            if missing:
+                self._refuse(item, f"its {missing[0]} is unknown here")
+            else:
+                ready.append(item)
+        return ready
 
     def _refuse(self, item: _Pending, reason: str) -> None:
         item.mapped.refused = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from fedkit import (
     add_peer,
     bound,
@@ -16,6 +17,7 @@ from fedkit import (
 
 from registry.federation.feed import page_message
 from registry.federation.identity import Verifier
+from registry.federation.tables import FederationEntity, bind
 
 
 async def test_declaration_made_in_a_appears_in_b_with_a_as_origin(cluster) -> None:
@@ -76,3 +78,29 @@ def test_well_known_describes_the_instance(cluster) -> None:
     assert dcat.status_code == 200
     assert dcat.headers["content-type"].startswith("application/ld+json")
     assert dcat.json()["@type"] == "dcat:Catalog"
+
+
+@pytest.mark.parametrize("engine_b", ["sqlite", "postgres"])
+async def test_an_interleaved_feed_is_applied_whole_in_one_page(cluster, engine_b) -> None:
+    """Publishers, projects and the declarations naming them, interleaved as people make
+    them and pulled in one page: each declaration points at its own publisher and
+    project, created in the same page (their ids are filled in when written)."""
+    a, b = cluster("A"), cluster("B", engine_b)
+    made = set()
+    async with bound(a):
+        for i in range(12):
+            publisher = await create_publisher(f"ville-{i}", f"Ville {i}")
+            project = await create_project(
+                f"logiciel-{i}", f"Logiciel {i}", [f"https://git.example.org/v/logiciel-{i}"]
+            )
+            declaration = await declare(publisher, project, version=f"1.{i}")
+            made.add((f"ville-{i}", f"logiciel-{i}", "production", a.url, str(declaration)))
+    await add_peer(b, a)
+    result = await pull(b, a, page_size=1000)
+    assert (result.error, result.pages, result.report.applied) == ("", 1, 36)
+    async with bound(b):
+        shown = await declarations()
+        bind()
+        mappings = await FederationEntity.count().where(FederationEntity.origin == a.url)
+    assert shown == made
+    assert mappings == 36
