@@ -128,7 +128,13 @@ def format_day(value: dt.date | dt.datetime | None, style: str = "medium") -> st
         return ""
     if isinstance(value, dt.datetime):
         value = value.date()
-    return format_date(value, format=style, locale=locale(current_language()))
+    return _format_day(current_language(), value, style)
+
+
+@functools.lru_cache(maxsize=8192)
+def _format_day(lang: str, value: dt.date, style: str) -> str:
+    # a results page writes twenty dates, many of them the same days
+    return format_date(value, format=style, locale=locale(lang))
 
 
 def format_month(value: str) -> str:

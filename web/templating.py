@@ -10,6 +10,7 @@ fragment, so filtering updates in place while the URL stays the page's URL.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import zlib
 from pathlib import Path
@@ -48,6 +49,7 @@ env.filters.update(
 )
 
 
+@functools.lru_cache(maxsize=16384)
 def id_part(value: object) -> str:
     """A fragment of an HTML id that is stable for a value (so htmx keeps the focus)."""
     text = str(value)
