@@ -45,6 +45,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from registry.federation import PROTOCOL_VERSION
+from registry.federation.bulk import select_in
 from registry.federation.identity import Identity, canonical_json
 from registry.federation.tables import FederationEntity, bind
 from registry.tables import ChangeLog, Repository
@@ -112,19 +113,19 @@ async def _local_refs(
     for entity, ids in wanted.items():
         if not ids:
             continue
-        rows = (
-            await FederationEntity.select(
-                FederationEntity.local_id, FederationEntity.origin, FederationEntity.origin_id
-            )
-            .where(FederationEntity.entity == entity)
-            .where(FederationEntity.local_id.is_in(sorted(ids)))
-            .where(FederationEntity.owner.eq(True))
+        rows = await select_in(
+            FederationEntity,
+            ("local_id", "origin", "origin_id", "owner"),
+            {"entity": entity},
+            "local_id",
+            sorted(ids),
         )
         for row in rows:
-            found[(entity, int(row["local_id"]))] = {
-                "origin": row["origin"],
-                "id": row["origin_id"],
-            }
+            if row["owner"]:
+                found[(entity, int(row["local_id"]))] = {
+                    "origin": row["origin"],
+                    "id": row["origin_id"],
+                }
         for local in ids:
             found.setdefault((entity, local), {"origin": self_url, "id": str(local)})
     return found
@@ -133,12 +134,8 @@ async def _local_refs(
 async def _repositories(project_ids: set[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = defaultdict(list)
     if project_ids:
-        rows = (
-            await Repository.select(Repository.project, Repository.url)
-            .where(Repository.project.is_in(sorted(project_ids)))
-            .order_by(Repository.url)
-        )
-        for row in rows:
+        rows = await select_in(Repository, ("project", "url"), {}, "project", sorted(project_ids))
+        for row in sorted(rows, key=lambda row: row["url"]):
             out[int(row["project"])].append(row["url"])
     return out
 
