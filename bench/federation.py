@@ -11,6 +11,7 @@ JSON object.
 
     .venv/bin/python bench/federation.py                  # 100,000 entries
     .venv/bin/python bench/federation.py --entries 10000  # quicker
+    .venv/bin/python bench/federation.py --order interleaved  # records mixed, as made
 
 Bounded: the whole run is abandoned after ``--timeout`` seconds (default 600).
 """
@@ -79,14 +80,19 @@ def env_for(url: str, data_dir: Path, name: str) -> dict[str, str]:
     return env
 
 
-async def seed(entries: int) -> None:
+async def seed(entries: int, order: str = "grouped") -> None:
     """``entries`` change log entries: 20 % publishers, 10 % projects, 70 % declarations,
-    written with multi-row inserts (the ORM's objects would take minutes)."""
+    written with multi-row inserts (the ORM's objects would take minutes). ``grouped``
+    logs every publisher, then every project, then every declaration; ``interleaved``
+    logs each record soon after what it names, as people make them (a declaration right
+    after its publisher or project)."""
     publishers = max(1, entries // 5)
     projects = max(1, entries // 10)
     declarations = entries - publishers - projects
     now = dt.datetime.now(dt.UTC)
     log: list[dict[str, Any]] = []
+
+    rank: list[float] = []
 
     def logged(entity: str, entity_id: int, values: dict[str, Any]) -> None:
         log.append(
@@ -98,6 +104,15 @@ async def seed(entries: int) -> None:
                 "at": now,
             }
         )
+        # interleaved: publisher i at 5i, project j at 10j + 1 (after its publisher),
+        # a declaration just after the later of its publisher and project
+        if entity == "publisher":
+            rank.append(5.0 * entity_id)
+        elif entity == "project":
+            rank.append(10.0 * entity_id + 1)
+        else:
+            named = (5.0 * values["publisher"], 10.0 * values["project"] + 1)
+            rank.append(max(named) + 2 + entity_id / (entries + 1))
 
     async with db.transaction():
         rows: list[dict[str, Any]] = []
@@ -136,6 +151,8 @@ async def seed(entries: int) -> None:
             rows.append({"id": i, **values, "since": dt.date(2025, 1, 15)})
             logged("reuse_declaration", i, values)
         await bulk_insert(ReuseDeclaration, rows)
+        if order == "interleaved":
+            log = [row for _, row in sorted(zip(rank, log, strict=True), key=lambda x: x[0])]
         await bulk_insert(ChangeLog, log)
 
 
@@ -205,7 +222,9 @@ def start_server(url: str, port: int, data_dir: Path) -> subprocess.Popen[bytes]
     raise SystemExit("communs serve did not answer in 60 s")
 
 
-async def run(entries: int, changes: int, page_size: int, work: Path) -> dict[str, Any]:
+async def run(
+    entries: int, changes: int, page_size: int, work: Path, order: str = "grouped"
+) -> dict[str, Any]:
     port = free_port()
     peer_url = f"http://127.0.0.1:{port}"
     peer_dir, local_dir = work / "peer", work / "local"
@@ -215,9 +234,12 @@ async def run(entries: int, changes: int, page_size: int, work: Path) -> dict[st
     db.use_database(peer_db)
     await db.migrate()
     started = time.monotonic()
-    await seed(entries)
+    await seed(entries, order)
     await db.close()
-    print(f"peer seeded with {entries} entries in {time.monotonic() - started:.1f} s", flush=True)
+    print(
+        f"peer seeded with {entries} entries ({order}) in {time.monotonic() - started:.1f} s",
+        flush=True,
+    )
 
     server = start_server(peer_url, port, peer_dir)
     try:
@@ -273,6 +295,7 @@ async def run(entries: int, changes: int, page_size: int, work: Path) -> dict[st
             server.kill()
     return {
         "entries": entries,
+        "order": order,
         "page_size": page_size,
         "full_pull_seconds": round(full.seconds, 2),
         "full_pull_entries_per_second": round(rate),
@@ -297,11 +320,19 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=100)
     parser.add_argument("--page-size", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument(
+        "--order",
+        choices=("grouped", "interleaved"),
+        default="grouped",
+        help="the peer's change log: each kind of record in a block, or interleaved",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="communs-bench-federation-"))
     try:
         result = asyncio.run(
-            asyncio.wait_for(run(args.entries, args.changes, args.page_size, work), args.timeout)
+            asyncio.wait_for(
+                run(args.entries, args.changes, args.page_size, work, args.order), args.timeout
+            )
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
