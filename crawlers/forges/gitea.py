@@ -21,7 +21,6 @@ the forge claim is then absent. ``endpoint`` is the instance's web base; the API
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -156,9 +155,13 @@ class GiteaAdapter(ForgeAdapter):
     async def _file_contents(self, base: str, paths: list[str]) -> list[Any] | None:
         """``file-contents`` for ``paths`` (entries or ``None``, in order); None when the
         forge does not serve it (then it is not asked again)."""
-        response = await self.client.get(
+        # POST, the documented form (GET takes the same JSON in a query parameter, which
+        # makes a long URL to build and parse for every repository)
+        response = await self.client.request(
+            "POST",
             f"{base}/file-contents",
-            params={"body": json.dumps({"files": paths}, separators=(",", ":"))},
+            json_body={"files": paths},
+            conditional=False,
             ok=(200, 404, 405),
         )
         if response.status_code != 200:
