@@ -64,7 +64,10 @@ class FederationController(Controller):
         limit: int = Parameter(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     ) -> dict[str, Any]:
         """Changes this instance originated (signed by it) or relays (signed by their
-        origin), in commit order after ``after``; ``next`` is the cursor to ask next."""
+        origin), in commit order after ``after``; ``next`` is the cursor to ask next.
+        The page is signed too (``signature``): over ``after``, ``next``, ``more`` and
+        every entry's position and envelope digest, so a puller checks one signature
+        per page for this instance's own entries."""
         return await feed_page(identity_of(request), after, limit)
 
     @get(
