@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
@@ -373,7 +373,7 @@ class ForgeClient:
         await self.check_url(url)
         host = (urlsplit(url).hostname or "").lower()
         request_headers = dict(headers or {})
-        full_url = str(httpx.URL(url).copy_merge_params(dict(params))) if params else url
+        full_url = _with_params(url, params) if params else url
         cached = self.cache.get(full_url) if (method == "GET" and conditional) else None
         attempt = redirects = 0
         while True:
@@ -519,6 +519,22 @@ class ForgeClient:
             extensions={"from_cache": True},
         )
         return rebuilt
+
+
+def _with_params(url: str, params: Mapping[str, Any]) -> str:
+    """``url`` with ``params`` in its query (they replace parameters of the same name);
+    a URL without a query only gets them appended, without parsing it."""
+    if "?" in url or "#" in url or any(isinstance(v, list | tuple) for v in params.values()):
+        return str(httpx.URL(url).copy_merge_params(dict(params)))
+    text = {True: "true", False: "false", None: ""}
+    return (
+        url
+        + "?"
+        + urlencode(
+            {k: text[v] if v is None or isinstance(v, bool) else str(v) for k, v in params.items()},
+            quote_via=quote,
+        )
+    )
 
 
 def _kept_headers(headers: httpx.Headers) -> dict[str, str]:
