@@ -311,6 +311,8 @@ class _Log:
 
 #: rows per multi-row INSERT (SQLite allows 32,766 parameters a statement)
 _INSERT_CHUNK = 200
+#: rows :func:`mark_gone` reads at a time
+_GONE_CHUNK = 1000
 
 
 async def _insert_all(
@@ -789,13 +791,25 @@ async def mark_gone(
     they are and are not recorded again.
     """
     now = now or dt.datetime.now(dt.UTC)
-    keep = seen_urls | (keep_urls or set())
-    rows = (
-        await Repository.select(Repository.id, Repository.url)
-        .where((Repository.forge_account == forge_account_id) & Repository.gone_at.is_null())
-        .order_by(Repository.id)
-    )
-    gone_rows = [row for row in rows if row["url"] not in keep]
+    keep = keep_urls or set()
+    gone_rows: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        # the account's rows a thousand at a time: memory stays flat in the account's size
+        rows = (
+            await Repository.select(Repository.id, Repository.url)
+            .where(
+                (Repository.forge_account == forge_account_id)
+                & Repository.gone_at.is_null()
+                & (Repository.id > after)
+            )
+            .order_by(Repository.id)
+            .limit(_GONE_CHUNK)
+        )
+        gone_rows += [r for r in rows if r["url"] not in seen_urls and r["url"] not in keep]
+        if len(rows) < _GONE_CHUNK:
+            break
+        after = int(rows[-1]["id"])
     ids = [int(row["id"]) for row in gone_rows]
     for start in range(0, len(ids), _INSERT_CHUNK):
         await Repository.update({Repository.gone_at: now}).where(
