@@ -1,4 +1,4 @@
-"""Web page render times at the API benchmark's scale (not collected by pytest).
+"""Web page render times at the API benchmark's scale .
 
 Seeds a fresh SQLite catalogue with ``communs seed``'s generator (100,000 projects,
 300,000 releases, 20,000 declarations by default, as ``bench/api.py``), serves the real
@@ -6,7 +6,7 @@ app with ``communs serve`` and measures, one request at a time, the server time 
 page kind (search with facets, project sheet, publisher page, home), and the bytes of
 each page. The last line is one JSON object with every figure.
 
-    python tests/web/bench_pages.py [--projects 100000] [--requests 200]
+    python bench/web.py [--projects 100000] [--requests 200]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 QUERIES = ("cantine", "budget", "velo", "ecole", "portail citoyen", "mairie", "urbanisme")
