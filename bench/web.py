@@ -1,4 +1,4 @@
-"""Web page render times at the API benchmark's scale .
+"""Web page render times at the API benchmark's scale.
 
 Seeds a fresh SQLite catalogue with ``communs seed``'s generator (100,000 projects,
 300,000 releases, 20,000 declarations by default, as ``bench/api.py``), serves the real
