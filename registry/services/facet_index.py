@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import heapq
 from array import array
-from collections import Counter, OrderedDict, deque
+from collections import Counter, OrderedDict, defaultdict, deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import compress, islice, repeat
 from typing import Any
 
@@ -111,7 +112,8 @@ class Snapshot:
     #: project id of each position; position of each project id
     ids: array[int]
     position: dict[int, int]
-    #: activity timestamp of each position (descending: positions are in recent order)
+    #: activity timestamp of the first positions, as loaded (descending: those positions
+    #: are in recent order); shared by the snapshots refreshed from this one
     activity: array[int]
     values: dict[str, dict[str, int]]
     publisher_of: array[int]
@@ -122,19 +124,51 @@ class Snapshot:
     reused_order: array[int]
     reused_counts: array[int]
     name_order: array[int]
+    #: each position's name key (to tell whether a change moves it in the name order)
+    names: list[str] = field(default_factory=list)
+    #: positions of the projects in the index (a project deleted since the load is not)
+    present: int = 0
+    #: positions whose activity is not the loaded one (changed or added since): their
+    #: activity; and those positions as a bitset
+    moved: dict[int, int] = field(default_factory=dict)
+    moved_bits: int = 0
     derived: dict[tuple[Any, ...], int] = field(default_factory=dict)
     matches: OrderedDict[tuple[str, ...], Match] = field(default_factory=OrderedDict)
     match_entries: int = 0
 
     @property
     def all(self) -> int:
-        return (1 << self.size) - 1
+        return self.present
 
     def active_since(self, threshold: int) -> int:
-        """Projects whose last activity is at or after ``threshold`` (a prefix)."""
+        """Projects whose last activity is at or after ``threshold``: a prefix of the
+        loaded positions, corrected by the projects changed since."""
         # activity is descending: count the entries >= threshold
         k = bisect.bisect_right(self.activity, -threshold, key=lambda v: -v)
-        return (1 << k) - 1
+        if not self.moved:
+            return ((1 << k) - 1) & self.present
+        cache_key = ("active", threshold)
+        found = self.derived.get(cache_key)
+        if found is None:
+            recent = [p for p, ts in self.moved.items() if ts >= threshold]
+            found = (((1 << k) - 1) & ~self.moved_bits | bitset(recent, self.size)) & self.present
+            self._remember(cache_key, found)
+        return found
+
+    def recent_page(self, bits: int, offset: int, limit: int) -> list[int]:
+        """Positions ``offset`` to ``offset + limit`` of ``bits`` by last activity
+        (descending, then project id)."""
+        if not self.moved:
+            return page(None, bits, self.size, offset, limit)
+        chosen = selector(bits & ~self.moved_bits, self.size)
+        loaded = len(self.activity)
+        main = (
+            (-self.activity[p], self.ids[p], p) for p in compress(range(loaded), chosen[:loaded])
+        )
+        wanted = selector(bits, self.size)
+        extra = sorted((-ts, self.ids[p], p) for p, ts in self.moved.items() if wanted[p])
+        merged = heapq.merge(main, extra)
+        return [p for _, _, p in islice(merged, offset, offset + limit)]
 
     def reused_at_least(self, least: int) -> int:
         """Projects with at least ``least`` current reuse declarations."""
@@ -157,6 +191,7 @@ class Snapshot:
             found = bitset(
                 compress(range(self.size), (p in wanted for p in self.publisher_of)), self.size
             )
+            found &= self.present
             self._remember(cache_key, found)
         return found
 
@@ -203,6 +238,8 @@ def _postgres() -> bool:
 
 
 _snapshots: dict[str, Snapshot] = {}
+#: how snapshots were made in this process: loaded whole, or refreshed for changes
+stats: Counter[str] = Counter()
 _locks: dict[tuple[str, int], asyncio.Lock] = {}
 
 
@@ -233,6 +270,51 @@ async def _ordered(columns: Sequence[str], order: str, where: str = "") -> dict[
     return (await raw(sql))[0]
 
 
+async def _reused_order(position: dict[int, int]) -> tuple[array[int], array[int]]:
+    """Every position by reuse count descending, then project id; and the counts. Only
+    the projects with reusers are read (an index range): the others follow by id."""
+    reused = await _ordered(
+        ["project_id", "reused_by"], "reused_by DESC, project_id ASC", "WHERE reused_by > 0"
+    )
+    order = array("q")
+    counts = array("q")
+    for pid, n in zip(_ints(reused["c0"]), _ints(reused["c1"]), strict=True):
+        p = position.get(pid)
+        if p is not None:
+            order.append(p)
+            counts.append(n)
+    listed = set(order)
+    by_id = map(position.__getitem__, sorted(position))
+    rest = [p for p in by_id if p not in listed]
+    order.extend(rest)
+    counts.extend(array("q", [0]) * len(rest))
+    return order, counts
+
+
+async def _name_order(position: dict[int, int], size: int) -> tuple[array[int], list[str]]:
+    """Every position by name (the database's collation), and each position's name key."""
+    if _postgres():
+        row = (
+            await raw(
+                "SELECT array_agg(project_id ORDER BY name_key, project_id) AS ids, "
+                "array_agg(name_key ORDER BY name_key, project_id) AS names FROM project_search"
+            )
+        )[0]
+        pairs: Iterable[tuple[Any, Any]] = zip(row["ids"] or [], row["names"] or [], strict=True)
+    else:
+        pairs = await _sqlite_tuples(
+            "SELECT project_id, name_key FROM project_search ORDER BY name_key, project_id"
+        )
+    order = array("q")
+    names = [""] * size
+    for pid, name in pairs:
+        p = position.get(int(pid))
+        if p is not None:
+            order.append(p)
+            names[p] = str(name)
+    return order, names
+
+
 async def _load(key: tuple[Any, ...]) -> Snapshot:
     recent = await _ordered(["project_id", "activity_ts"], "activity_ts DESC, project_id ASC")
     ids = array("q", _ints(recent["c0"]))
@@ -246,12 +328,8 @@ async def _load(key: tuple[Any, ...]) -> Snapshot:
         except KeyError:  # a project indexed between two of these reads
             return [p for p in map(position.get, id_list) if p is not None]
 
-    reused = await _ordered(["project_id", "reused_by"], "reused_by DESC, project_id ASC")
-    reused_ids = _ints(reused["c0"])
-    reused_counts = _ints(reused["c1"])
-    pairs = zip(map(position.get, reused_ids), reused_counts, strict=True)
-    reused_pairs = [(p, n) for p, n in pairs if p is not None]
-    name = await _ordered(["project_id"], "name_key ASC, project_id ASC")
+    reused_order, reused_counts = await _reused_order(position)
+    name_order, names = await _name_order(position, size)
 
     agg_ids = _agg("project_id")
     grouped = await raw(
@@ -295,9 +373,129 @@ async def _load(key: tuple[Any, ...]) -> Snapshot:
         publisher_names=publisher_names,
         fr_authorised=bitset(positions(_ints(flags["fr"])), size),
         publiccode_valid=bitset(positions(_ints(flags["pc"])), size),
-        reused_order=array("q", [p for p, _ in reused_pairs]),
-        reused_counts=array("q", [n for _, n in reused_pairs]),
-        name_order=array("q", positions(_ints(name["c0"]))),
+        reused_order=reused_order,
+        reused_counts=reused_counts,
+        name_order=name_order,
+        names=names,
+        present=(1 << size) - 1,
+    )
+
+
+#: a version this many change log entries (or changed projects) newer than the last
+#: snapshot is loaded whole; below, the snapshot is refreshed for the changed projects
+REFRESH_ENTRIES = 5000
+REFRESH_PROJECTS = 2000
+MAX_MOVED = 5000
+_SINGLE_COLUMNS = (("license", "license"), ("kind", "publisher_kind"), ("country", "country"))
+_ROW_COLUMNS = (
+    "project_id, activity_ts, publisher_id, publisher_name, license, publisher_kind, "
+    "country, fr_authorised, publiccode_valid, name_key"
+)
+
+
+async def _refresh(old: Snapshot, key: tuple[Any, ...]) -> Snapshot | None:
+    """``old`` brought to version ``key`` by re-reading the projects the change log
+    entries in between touched; None when a whole load is the better way."""
+    if key[1] - old.key[1] > REFRESH_ENTRIES:
+        return None
+    entries = await raw(
+        "SELECT entity, entity_id FROM change_log WHERE id > {} AND id <= {}", old.key[1], key[1]
+    )
+    changed = sorted(await search_index._affected_projects(entries))
+    if len(changed) > REFRESH_PROJECTS or len(old.moved) + len(changed) > MAX_MOVED:
+        return None
+    if not changed:  # nothing the index holds changed: the matches stay right
+        return replace(old, key=key, derived={})
+    rows: list[dict[str, Any]] = []
+    value_rows: list[dict[str, Any]] = []
+    for start in range(0, len(changed), 500):
+        chunk = changed[start : start + 500]
+        marks = ", ".join("{}" for _ in chunk)
+        rows += await raw(
+            f"SELECT {_ROW_COLUMNS} FROM project_search WHERE project_id IN ({marks})", *chunk
+        )
+        value_rows += await raw(
+            "SELECT project_id, facet, value FROM project_search_value "
+            f"WHERE project_id IN ({marks})",
+            *chunk,
+        )
+    ids = array("q", old.ids)
+    position = dict(old.position)
+    publisher_of = array("q", old.publisher_of)
+    publisher_names = dict(old.publisher_names)
+    moved = dict(old.moved)
+    loaded = len(old.activity)
+    for pid in changed:  # projects added since: new positions
+        if pid not in position:
+            position[pid] = len(ids)
+            ids.append(pid)
+            publisher_of.append(-1)
+    size = len(ids)
+    touched = bitset([position[pid] for pid in changed], size)
+    values = {
+        facet: {v: bits & ~touched for v, bits in table.items()}
+        for facet, table in old.values.items()
+    }
+    added: dict[tuple[str, str], list[int]] = defaultdict(list)
+    fr: list[int] = []
+    pc: list[int] = []
+    seen: list[int] = []
+    renamed = False
+    for row in rows:
+        p = position[int(row["project_id"])]
+        seen.append(p)
+        if p >= old.size or old.names[p] != row["name_key"]:
+            renamed = True
+        for facet, column in _SINGLE_COLUMNS:
+            added[(facet, str(row[column]))].append(p)
+        if row["fr_authorised"]:
+            fr.append(p)
+        if row["publiccode_valid"]:
+            pc.append(p)
+        publisher = row["publisher_id"]
+        publisher_of[p] = -1 if publisher is None else int(publisher)
+        if publisher is not None:
+            publisher_names[int(publisher)] = str(row["publisher_name"] or "")
+        ts = int(row["activity_ts"])
+        if p < loaded and ts == old.activity[p]:
+            moved.pop(p, None)
+        else:
+            moved[p] = ts
+    for row in value_rows:
+        added[(str(row["facet"]), str(row["value"]))].append(position[int(row["project_id"])])
+    for (facet, value), chosen in added.items():
+        table = values.setdefault(facet, {})
+        table[value] = table.get(value, 0) | bitset(chosen, size)
+    gone = set(changed) - {int(row["project_id"]) for row in rows}
+    for pid in gone:  # deleted from the index: out of every set
+        publisher_of[position[pid]] = -1
+        moved.pop(position[pid], None)
+    # the order by reuse is read again (cheap: the projects with reusers); the order by
+    # name only when a project was added or renamed (it is the database's collation)
+    reused_order, reused_counts = await _reused_order(position)
+    if renamed or size > old.size:
+        name_order, names = await _name_order(position, size)
+    else:
+        name_order, names = old.name_order, old.names
+    seen_bits = bitset(seen, size)
+    return Snapshot(
+        key=key,
+        size=size,
+        ids=ids,
+        position=position,
+        activity=old.activity,
+        values=values,
+        publisher_of=publisher_of,
+        publisher_names=publisher_names,
+        fr_authorised=old.fr_authorised & ~touched | bitset(fr, size),
+        publiccode_valid=old.publiccode_valid & ~touched | bitset(pc, size),
+        reused_order=reused_order,
+        reused_counts=reused_counts,
+        name_order=name_order,
+        names=names,
+        present=old.present & ~touched | seen_bits,
+        moved=moved,
+        moved_bits=bitset(moved, size),
     )
 
 
@@ -319,7 +517,14 @@ async def snapshot() -> Snapshot:
         current = _snapshots.get(engine)
         if current is not None and current.key == key and key[1] >= 0:
             return current
-        loaded = await _load(key)
+        loaded = None
+        if current is not None and current.key[2] == key[2] and 0 <= current.key[1] < key[1]:
+            loaded = await _refresh(current, key)
+        if loaded is None:
+            loaded = await _load(key)
+            stats["loads"] += 1
+        else:
+            stats["refreshes"] += 1
         _snapshots[engine] = loaded
         return loaded
 
@@ -363,7 +568,7 @@ async def match(snap: Snapshot, tokens: Sequence[str]) -> Match:
         if p is not None:  # a project indexed after this snapshot: the next one has it
             order.append(p)
             keys.append(key)
-    found = Match(order=order, keys=keys, bits=bitset(order, snap.size))
+    found = Match(order=order, keys=keys, bits=bitset(order, snap.size) & snap.present)
     snap.remember_match(cache_key, found)
     return found
 

@@ -8,6 +8,7 @@ changes (a count from an older version of the catalogue would fail).
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import time
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 
 from registry import db
 from registry.services import catalogue, changelog, facet_index, search_index
-from registry.tables import Project, Publisher, ReuseDeclaration
+from registry.tables import Project, Publisher, Repository, ReuseDeclaration
 from tests.api.conftest import add_project, reset_search_index
 
 LICENSES = ("MIT", "EUPL-1.2", "AGPL-3.0-or-later", "LicenseRef-proprietary", "")
@@ -207,6 +208,21 @@ async def _plain_page(query: catalogue.ProjectQuery, now: float, sort: str) -> l
     return [int(r["project_id"]) for r in rows]
 
 
+async def _check_pages(queries: list[catalogue.ProjectQuery], now: float) -> None:
+    for query in queries:
+        for sort in ("recent", "reused", "name"):
+            for page in (1, 2, 3):
+                paged = catalogue.ProjectQuery(
+                    **{**query.__dict__, "sort": sort, "page": page, "per_page": 4, "facets": False}
+                )
+                got = await catalogue.search_projects(paged, now=now)
+                assert [p.id for p in got.items] == await _plain_page(paged, now, sort), (
+                    sort,
+                    page,
+                    query,
+                )
+
+
 def _queries(rng: random.Random, publishers: list[int]) -> list[catalogue.ProjectQuery]:
     queries = [catalogue.ProjectQuery(), catalogue.ProjectQuery(q="logiciel")]
     for _ in range(25):
@@ -277,8 +293,44 @@ async def test_counts_and_pages_equal_plain_queries_and_follow_changes(fresh: st
     assert after.total == before.total + 1
     everything = await _check(catalogue.ProjectQuery(), now)
     assert {v.value: v.count for v in everything.facets[0].values}.get("MPL-2.0") == 1
-    for query in _queries(rng, publishers)[:10]:
-        await _check(query, now)
+    await _check_pages(_queries(rng, publishers)[:12], now)
+
+    # more changes, each followed by searches (the facet index is refreshed for the
+    # changed projects, not loaded again): activity moves, renames, publishers change,
+    # projects are added and deleted
+    loads = facet_index.stats["loads"]
+    refreshes = facet_index.stats["refreshes"]
+    for round_number in range(4):
+        for target in rng.sample(projects, 5):
+            await Project.update(
+                {
+                    Project.last_activity_at: dt.datetime.now(dt.UTC)
+                    - dt.timedelta(days=rng.choice((0, 3, 70, 900))),
+                    Project.name: f"Renamed {rng.choice(WORDS)} {target}",
+                    Project.publisher: rng.choice([*publishers, None]),
+                }
+            ).where(Project.id == target)
+            await changelog.record("project", target, "update", {})
+        projects.append(
+            await add_project(
+                f"new-{round_number}",
+                f"Nouveau {rng.choice(WORDS)}",
+                rng.choice(publishers),
+                license_expression=rng.choice(LICENSES),
+                activity_days_ago=rng.choice((0, 30, 3000)),
+            )
+        )
+        if round_number == 2:
+            doomed = projects.pop(rng.randrange(len(projects)))
+            await ReuseDeclaration.delete().where(ReuseDeclaration.project == doomed)
+            await Repository.delete().where(Repository.project == doomed)
+            await Project.delete().where(Project.id == doomed)
+            await changelog.record("project", doomed, "delete", {})
+        for query in _queries(rng, publishers)[:8]:
+            await _check(query, now)
+        await _check_pages(_queries(rng, publishers)[:6], now)
+    assert facet_index.stats["loads"] == loads
+    assert facet_index.stats["refreshes"] >= refreshes + 4
 
 
 async def test_a_rebuild_without_change_log_entries_is_seen(fresh: str) -> None:
