@@ -8,6 +8,8 @@ server is started on it (one worker, rate limits off), and the script measures:
   few concurrent clients) of search with facets, project sheet and the project list;
 * searches whose words the server has not seen yet (``search_cold``: the full-text match
   comes from the database's engine, no kept match serves it);
+* searches each made right after a catalogue change (``search_after_change``: the server
+  re-indexes the changed project and refreshes its facet index on that request);
 * the web front's server-rendered pages: the search page with a query and filters
   (``web_search``) and a project sheet (``web_sheet``), HTML through the same server;
 * throughput of a trivial Litestar endpoint in the same server, the yardstick of the
@@ -221,6 +223,43 @@ def _scenarios(
     }
 
 
+#: catalogue changes in the search_after_change scenario
+CHANGES = 40
+
+
+async def _after_changes(
+    client: httpx.AsyncClient, url: str, rng: random.Random, projects: int, count: int
+) -> list[float]:
+    """Latencies (ms) of searches each made right after a catalogue change (a project's
+    activity moves, recorded in the change log as a crawl does): the server brings its
+    search index and facet index up to date on that search."""
+    import datetime as dt
+    from urllib.parse import urlencode
+
+    from registry import db
+    from registry.services import changelog
+    from registry.tables import Project
+
+    db.use_database(url)
+    latencies = []
+    try:
+        for _ in range(count):
+            pid = rng.randint(1, projects)
+            await Project.update(
+                {Project.last_activity_at: dt.datetime.now(dt.UTC) - dt.timedelta(days=1)}
+            ).where(Project.id == pid)
+            await changelog.record("project", pid, "update", {"bench": True})
+            params = {"q": rng.choice(QUERIES), **rng.choice(FILTERS)}
+            start = time.perf_counter()
+            response = await client.get("/api/v1/projects?" + urlencode(params))
+            latencies.append((time.perf_counter() - start) * 1000)
+            if response.status_code != 200:
+                raise SystemExit(f"search after a change failed: {response.status_code}")
+    finally:
+        await db.close()
+    return latencies
+
+
 def _known_tokens() -> set[tuple[str, ...]]:
     """The word sets of QUERIES: cold queries must not be one of them."""
     return {tuple(sorted(set(q.split()))) for q in QUERIES}
@@ -291,6 +330,17 @@ async def _run_engine(
                     f"p95 {results[name]['p95_ms']:7.2f} ms  {rps:8.1f} req/s",
                     flush=True,
                 )
+            latencies = await _after_changes(client, url, rng, projects, CHANGES)
+            changed = {
+                "p50_ms": round(statistics.median(latencies), 2),
+                "p95_ms": round(_percentile(latencies, 0.95), 2),
+            }
+            results["search_after_change"] = changed
+            print(
+                f"[{engine}] search_after_change p50 {changed['p50_ms']:7.2f} ms  "
+                f"p95 {changed['p95_ms']:7.2f} ms",
+                flush=True,
+            )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -345,6 +395,7 @@ async def main() -> None:
                 "web_search",
                 "web_sheet",
                 "trivial",
+                "search_after_change",
             ):
                 for key, value in results[scenario].items():
                     summary[f"{scenario}_{key}_{engine}"] = value

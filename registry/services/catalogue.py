@@ -6,9 +6,12 @@ the items, the total, the facets and the next cursor; :func:`project_sheet` ever
 project page shows.
 
 Searches run on the search index (:mod:`registry.services.search_index`) with the
-database's full-text engine. Pagination is by page number or by opaque cursor; a cursor
-is a keyset position (sort key, project id), so paging through a list while others write
-never shows a project twice nor skips one whose sort key did not change.
+database's full-text engine; totals, facet counts and numbered pages come from the
+in-process facet index of the index's current version
+(:mod:`registry.services.facet_index`), so no request groups the matched rows in SQL.
+Pagination is by page number or by opaque cursor; a cursor is a keyset position (sort
+key, project id) read by SQL, so paging through a list while others write never shows a
+project twice nor skips one whose sort key did not change.
 """
 
 from __future__ import annotations
@@ -192,7 +195,7 @@ async def search_projects(query: ProjectQuery, *, now: float | None = None) -> P
         _decode_cursor(query.cursor, sort)  # a bad cursor is refused before any work
     snap = await facet_index.snapshot()
     found = await facet_index.match(snap, tokens) if tokens else None
-    matched = found.bits if found is not None else snap.all
+    matched = found.bits if found is not None else snap.present
     filters = _filter_bits(snap, query, now)
     selected = matched
     for bits in filters.values():
@@ -228,7 +231,7 @@ def _filter_bits(snap: facet_index.Snapshot, query: ProjectQuery, now: float) ->
     ):
         wanted = getattr(query, name)
         if wanted is not None:
-            out[name] = bits if wanted else snap.all & ~bits
+            out[name] = bits if wanted else snap.present & ~bits
     if query.active_months is not None:
         out["active_months"] = snap.active_since(int(now - query.active_months * MONTH_S))
     if query.min_reused is not None:
@@ -283,7 +286,10 @@ async def _numbered_page(
         order = snap.name_order
     else:
         order = snap.reused_order
-    indices = facet_index.page(order, selected, snap.size, offset, query.per_page + 1)
+    if order is None:
+        indices = snap.recent_page(selected, offset, query.per_page + 1)
+    else:
+        indices = facet_index.page(order, selected, snap.size, offset, query.per_page + 1)
     more = len(indices) > query.per_page
     indices = indices[: query.per_page]
     positions = indices if order is None else [order[i] for i in indices]
