@@ -16,8 +16,10 @@ each facet value a Python ``int`` used as a bitset, and a search's counts are
   (index version, query words) within a bounded budget, so paging or refining a search
   does not ask the engine again.
 * A snapshot belongs to one index version (the change log id the index reflects, plus a
-  rebuild generation): when the catalogue changes, the next read loads a new one, so
-  counts are never those of an older catalogue.
+  rebuild generation): when the catalogue changes, the next read refreshes it for the
+  projects the new change log entries touched (their bits move; a project whose activity
+  changed is kept beside the recent order and merged in), or loads it whole after a
+  rebuild or many changes, so counts are never those of an older catalogue.
 """
 
 from __future__ import annotations
@@ -37,14 +39,17 @@ from registry.services import search_index
 from registry.services.search_index import raw
 
 __all__ = [
+    "VALUE_FACETS",
     "Match",
     "Snapshot",
     "bitset",
     "clear",
+    "count_publishers",
     "match",
     "page",
     "selector",
     "snapshot",
+    "stats",
 ]
 
 #: facets stored as one bitset per value
@@ -136,10 +141,6 @@ class Snapshot:
     matches: OrderedDict[tuple[str, ...], Match] = field(default_factory=OrderedDict)
     match_entries: int = 0
 
-    @property
-    def all(self) -> int:
-        return self.present
-
     def active_since(self, threshold: int) -> int:
         """Projects whose last activity is at or after ``threshold``: a prefix of the
         loaded positions, corrected by the projects changed since."""
@@ -173,12 +174,12 @@ class Snapshot:
     def reused_at_least(self, least: int) -> int:
         """Projects with at least ``least`` current reuse declarations."""
         if least <= 0:
-            return self.all
+            return self.present
         cache_key = ("reused", least)
         found = self.derived.get(cache_key)
         if found is None:
             k = bisect.bisect_right(self.reused_counts, -least, key=lambda v: -v)
-            found = bitset(self.reused_order[:k], self.size)
+            found = bitset(self.reused_order[:k], self.size) & self.present
             self._remember(cache_key, found)
         return found
 
@@ -196,6 +197,7 @@ class Snapshot:
         return found
 
     def any_of(self, facet: str, values: Sequence[str]) -> int:
+        """Projects with any of ``values`` for ``facet``."""
         bits = 0
         table = self.values.get(facet, {})
         for value in values:
