@@ -19,7 +19,17 @@ from registry.settings import Settings
 
 
 class RegistrationCreate(msgspec.Struct, forbid_unknown_fields=True):
-    url: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+    url: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=2048,
+            description=(
+                "A repository URL (any spelling: https, ssh, git@host:path), or the address "
+                "of its publiccode.yml, whose url key names the repository."
+            ),
+        ),
+    ]
     publisher_id: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
 
 
