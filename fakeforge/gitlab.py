@@ -7,6 +7,7 @@ sends ``Link`` (prev/next/first/last) and the ``x-*`` headers; keyset pagination
 ``license`` object appears only on ``GET /projects/:id?license=true``; ``license_url`` is on
 the single-project entity. ``GET /projects/:id/repository/tree`` lists a directory (entries
 ``id``, ``name``, ``type`` tree/blob, ``path``, ``mode``), with offset pagination.
+GitLab's GraphQL API (``POST /gitlab/api/graphql``) is :mod:`fakeforge.graphql_gitlab`.
 """
 
 from __future__ import annotations
@@ -539,6 +540,9 @@ def get_raw_file(app: FakeForge, req: Request) -> Response:
 
 
 def register(app: FakeForge) -> None:
+    from fakeforge import graphql_gitlab
+
+    graphql_gitlab.register(app)  # POST /gitlab/api/graphql
     r = app.route
     r("gitlab", "GET", "/groups/{id}", get_group)
     r("gitlab", "GET", "/groups/{id}/projects", list_group_projects)

@@ -1,5 +1,6 @@
-"""What a crawl asks each forge, and how a page is written: GitLab reads only the files its
-repository tree names, Gitea reads them all in one ``file-contents`` call (and falls back to
+"""What a crawl asks each forge, and how a page is written: GitLab reads a page's files with
+one GraphQL query (and through the repository tree where GraphQL is missing, with the same
+catalogue), Gitea reads them all in one ``file-contents`` call (and falls back to
 the root listing where that endpoint is missing, as on Forgejo) with the same catalogue;
 a page is saved in a few statements whatever its size, a repository listed twice on a page
 once."""
@@ -43,20 +44,100 @@ def _metadata_files(app: FakeForge) -> int:
     )
 
 
-async def test_gitlab_reads_only_the_files_its_tree_names(database: str, forge: FakeForge) -> None:
+def _add_unusual_license_files(app: FakeForge) -> int:
+    """Give two repositories files no ``Repository.blobs`` path names (a REUSE directory,
+    a root license file of an unusual name); returns how many such files there are."""
+    account = app.world.account(OWNER)
+    assert account is not None
+    first, second = account.repositories[0], account.repositories[1]
+    first.files["LICENSES/MIT.txt"] = "MIT License\n\nPermission is hereby granted"
+    first.files["LICENSES/Apache-2.0.txt"] = "Apache License\nVersion 2.0, January 2004\n"
+    second.files["COPYING.GPL-3"] = "GNU GENERAL PUBLIC LICENSE\nVersion 3, 29 June 2007\n"
+    app.cache.clear()
+    return 3
+
+
+async def test_gitlab_reads_a_page_of_files_with_one_graphql_query(
+    database: str, forge: FakeForge
+) -> None:
+    unusual = _add_unusual_license_files(forge)
     done = await crawl(forge, "gitlab")
     assert done.run["status"] == "done" and done.run["failures"] == []
     asked = _requests(forge, "gitlab")
-    assert asked["GET /projects/{id}/repository/tree"] == SIZE
+    assert asked["GET /groups/{id}/projects"] == 1  # SIZE < 100: one listing page
+    assert asked["POST /graphql"] == 1  # and one query for all its projects' files
     assert asked["GET /projects/{id}/repository/tags"] == SIZE
-    # no per-project detail, and no request for a file that is not there
+    # no per-project tree or detail; raw reads only for files the query could not name
+    assert "GET /projects/{id}/repository/tree" not in asked
     assert "GET /projects/{id}" not in asked
-    assert asked["GET /projects/{id}/repository/files/{file_path}/raw"] == _metadata_files(forge)
+    assert asked["GET /projects/{id}/repository/files/{file_path}/raw"] == unusual
     held = await catalogue()
     assert len(held) == SIZE
     findings = await LicenseFinding.select(LicenseFinding.source, LicenseFinding.file)
-    assert {(f["source"], f["file"]) for f in findings} >= {("file", "LICENSE")}
+    files = {(f["source"], f["file"]) for f in findings}
+    assert files >= {("file", "LICENSE"), ("file", "LICENSES/MIT.txt")}
+    assert ("file", "COPYING.GPL-3") in files
     assert "forge" not in {f["source"] for f in findings}  # GitLab's guess is not asked
+
+
+async def test_gitlab_without_graphql_reads_the_tree_and_keeps_the_same_catalogue(
+    database: str, forge: FakeForge
+) -> None:
+    """An instance whose ``/api/graphql`` answers 404 (older or restricted GitLab) is read
+    through REST: per project the root tree, then each file there raw; the catalogue is the
+    one the GraphQL path gives."""
+    _add_unusual_license_files(forge)
+    endpoints = {
+        "gitlab.example": "http://127.0.0.1/gitlab",
+        "old-gitlab.example": "http://127.0.0.1/gitlab",
+    }
+    async with ForgeClient(
+        Settings(allow_loopback=True), transport=httpx.ASGITransport(app=forge)
+    ) as client:
+        summary = await Crawler(client, endpoints=endpoints).crawl(
+            parse_target(f"gitlab@gitlab.example:{OWNER}")
+        )
+    assert summary.failures == [] and summary.added == SIZE
+    assert _requests(forge, "gitlab")["POST /graphql"] == 1
+    with_graphql = await _files_and_versions("https://gitlab.example/")
+
+    forge.reset_stats()
+    forge.faults.add(forge="gitlab", path="/api/graphql", status=404, times=None)
+    async with ForgeClient(
+        Settings(allow_loopback=True), transport=httpx.ASGITransport(app=forge)
+    ) as client:
+        summary = await Crawler(client, endpoints=endpoints).crawl(
+            parse_target(f"gitlab@old-gitlab.example:{OWNER}")
+        )
+    assert summary.failures == [] and summary.added == SIZE
+    asked = _requests(forge, "gitlab")
+    assert asked["POST /graphql"] == 1  # asked once, not again for every page
+    assert asked["GET /projects/{id}/repository/tree"] == SIZE + 1  # and one LICENSES/
+    # every publiccode.yml and LICEN* file (LICENSES/ included), and COPYING.GPL-3
+    raw = asked["GET /projects/{id}/repository/files/{file_path}/raw"]
+    assert raw == _metadata_files(forge) + 1
+    assert await _files_and_versions("https://old-gitlab.example/") == with_graphql
+
+
+async def test_gitlab_graphql_query_refused_sends_the_crawl_through_rest(
+    database: str, forge: FakeForge
+) -> None:
+    """A query refused as a whole (here: above GitLab's complexity limit) sends the crawl to
+    REST; the catalogue is complete either way."""
+    from crawlers.forges import gitlab
+
+    paths = gitlab.BLOB_PATHS
+    try:
+        gitlab.BLOB_PATHS = tuple(f"no-such-file-{i}" for i in range(300)) + paths
+        done = await crawl(forge, "gitlab")
+    finally:
+        gitlab.BLOB_PATHS = paths
+    assert done.run["status"] == "done" and done.run["failures"] == []
+    asked = _requests(forge, "gitlab")
+    assert asked["POST /graphql"] == 1
+    assert asked["GET /projects/{id}/repository/tree"] == SIZE
+    assert asked["GET /projects/{id}/repository/files/{file_path}/raw"] == _metadata_files(forge)
+    assert len(await catalogue()) == SIZE
 
 
 async def test_gitea_reads_the_files_in_one_call_and_forgejo_by_listing(
