@@ -15,18 +15,16 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fakeforge.core import Request, Response, iso_z, json_response
 from fakeforge.github import ordered_repos, web_base
+from fakeforge.graphql_exec import Context, Node, Schema, argument
 from fakeforge.graphql_syntax import (
     Field,
-    FragmentSpread,
     GraphQLError,
     InlineFragment,
-    Variable,
     parse,
 )
 from fakeforge.model import Account, Repository, Tag, git_blob_sha
@@ -40,14 +38,6 @@ __all__ = ["GraphQLError", "execute", "parse", "register"]
 # -- execution -------------------------------------------------------------------------------
 
 
-@dataclass
-class Node:
-    """A value of GraphQL object type ``type`` wrapping a Python object."""
-
-    type: str
-    obj: Any
-
-
 _INTERFACES = {
     "Commit": {"GitObject", "Node"},
     "Tag": {"GitObject", "Node"},
@@ -57,83 +47,6 @@ _INTERFACES = {
     "User": {"RepositoryOwner", "Node", "Actor"},
     "Repository": {"Node", "RepositoryInfo"},
 }
-
-
-@dataclass
-class Context:
-    app: FakeForge
-    req: Request
-    variables: dict[str, Any]
-    fragments: dict[str, tuple[str, list[Any]]]
-    requests: int = 0  # GitHub's "requests needed" for the cost formula
-
-
-def _arg(ctx: Context, value: Any) -> Any:
-    if isinstance(value, Variable):
-        return ctx.variables.get(value.name)
-    if isinstance(value, list):
-        return [_arg(ctx, v) for v in value]
-    if isinstance(value, dict):
-        return {k: _arg(ctx, v) for k, v in value.items()}
-    return value
-
-
-def _included(ctx: Context, directives: dict[str, dict[str, Any]]) -> bool:
-    if "skip" in directives and _arg(ctx, directives["skip"].get("if")):
-        return False
-    return not ("include" in directives and not _arg(ctx, directives["include"].get("if")))
-
-
-def _collect(ctx: Context, type_name: str, selections: list[Any]) -> list[Field]:
-    fields: list[Field] = []
-    for sel in selections:
-        if not _included(ctx, sel.directives):
-            continue
-        if isinstance(sel, Field):
-            fields.append(sel)
-            continue
-        if isinstance(sel, FragmentSpread):
-            if sel.name not in ctx.fragments:
-                raise GraphQLError(f"Fragment {sel.name} was used, but not defined")
-            cond, sub = ctx.fragments[sel.name]
-        else:
-            cond, sub = sel.type_condition, sel.selections
-        if cond is None or cond == type_name or cond in _INTERFACES.get(type_name, ()):
-            fields.extend(_collect(ctx, type_name, sub))
-    return fields
-
-
-def _complete(ctx: Context, value: Any, selections: list[Any]) -> Any:
-    if isinstance(value, list):
-        return [_complete(ctx, v, selections) for v in value]
-    if isinstance(value, Node):
-        return resolve_object(ctx, value, selections)
-    return value
-
-
-def resolve_object(ctx: Context, node: Node, selections: list[Any]) -> dict[str, Any] | None:
-    resolvers = RESOLVERS[node.type]
-    out: dict[str, Any] = {}
-    for f in _collect(ctx, node.type, selections):
-        if f.name == "__typename":
-            out[f.alias] = node.type
-            continue
-        resolver = resolvers.get(f.name)
-        if resolver is None:
-            raise GraphQLError(f"Field '{f.name}' doesn't exist on type '{node.type}'")
-        args = {k: _arg(ctx, v) for k, v in f.args.items()}
-        value = resolver(ctx, node.obj, args)
-        if isinstance(value, Node | list) and not f.selections and not _is_scalar_list(value):
-            raise GraphQLError(
-                f"Field must have selections (field '{f.name}' returns "
-                f"{value.type if isinstance(value, Node) else 'a list'})"
-            )
-        out[f.alias] = _complete(ctx, value, f.selections)
-    return out
-
-
-def _is_scalar_list(value: Any) -> bool:
-    return isinstance(value, list) and not any(isinstance(v, Node) for v in value)
 
 
 # -- connections -----------------------------------------------------------------------------
@@ -491,6 +404,8 @@ RESOLVERS: dict[str, dict[str, Callable]] = {
     },
 }
 
+SCHEMA = Schema(RESOLVERS, _INTERFACES)
+
 
 def _entry_path(entry: tuple[Repository, str, str]) -> str:
     return f"{entry[1]}/{entry[2]}" if entry[1] else entry[2]
@@ -505,7 +420,7 @@ def _count_requests(ctx: Context, selections: list[Any], multiplier: int) -> int
         if isinstance(sel, Field):
             if sel.name in _CONNECTIONS:
                 total += multiplier
-                size = _arg(ctx, sel.args.get("first", sel.args.get("last", 1))) or 1
+                size = argument(ctx, sel.args.get("first", sel.args.get("last", 1))) or 1
                 total += _count_requests(ctx, sel.selections, multiplier * int(size))
             else:
                 total += _count_requests(ctx, sel.selections, multiplier)
@@ -542,7 +457,7 @@ def execute(
         cost = _cost(ctx)
         if cost > 1:  # the dispatcher already counted one point
             app.limiter.used["github:graphql"] += cost - 1
-        data = resolve_object(ctx, Node("Query", None), selections)
+        data = SCHEMA.resolve(ctx, Node("Query", None), selections)
     except GraphQLError as exc:
         return {"errors": [{"message": str(exc)}]}
     return {"data": data}

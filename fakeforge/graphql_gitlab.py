@@ -37,12 +37,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fakeforge.core import Request, Response, json_response
+from fakeforge.graphql_exec import Context, Node, Schema, argument
 from fakeforge.graphql_syntax import (
     Field,
-    FragmentSpread,
     GraphQLError,
     InlineFragment,
-    Variable,
     parse,
 )
 from fakeforge.model import Account, Repository, git_blob_sha
@@ -57,80 +56,6 @@ MAX_PAGE_SIZE = 100
 #: GitLab's query complexity limits: without a token, and with one
 MAX_COMPLEXITY = 200
 MAX_COMPLEXITY_AUTHENTICATED = 250
-
-
-@dataclass
-class Node:
-    type: str
-    obj: Any
-
-
-@dataclass
-class Context:
-    app: FakeForge
-    req: Request
-    variables: dict[str, Any]
-    fragments: dict[str, tuple[str, list[Any]]]
-
-
-def _arg(ctx: Context, value: Any) -> Any:
-    if isinstance(value, Variable):
-        return ctx.variables.get(value.name)
-    if isinstance(value, list):
-        return [_arg(ctx, v) for v in value]
-    if isinstance(value, dict):
-        return {k: _arg(ctx, v) for k, v in value.items()}
-    return value
-
-
-def _fields(ctx: Context, type_name: str, selections: list[Any]) -> list[Field]:
-    out: list[Field] = []
-    for sel in selections:
-        directives = sel.directives
-        if "skip" in directives and _arg(ctx, directives["skip"].get("if")):
-            continue
-        if "include" in directives and not _arg(ctx, directives["include"].get("if")):
-            continue
-        if isinstance(sel, Field):
-            out.append(sel)
-            continue
-        if isinstance(sel, FragmentSpread):
-            if sel.name not in ctx.fragments:
-                raise GraphQLError(f"Fragment {sel.name} was used, but not defined")
-            cond, sub = ctx.fragments[sel.name]
-        else:
-            cond, sub = sel.type_condition, sel.selections
-        if cond is None or cond == type_name or cond in _INTERFACES.get(type_name, ()):
-            out.extend(_fields(ctx, type_name, sub))
-    return out
-
-
-def _resolve(ctx: Context, node: Node, selections: list[Any]) -> dict[str, Any]:
-    resolvers = RESOLVERS[node.type]
-    out: dict[str, Any] = {}
-    for f in _fields(ctx, node.type, selections):
-        if f.name == "__typename":
-            out[f.alias] = node.type
-            continue
-        resolver = resolvers.get(f.name)
-        if resolver is None:
-            raise GraphQLError(f"Field '{f.name}' doesn't exist on type '{node.type}'")
-        value = resolver(ctx, node.obj, {k: _arg(ctx, v) for k, v in f.args.items()})
-        if isinstance(value, Node) and not f.selections:
-            raise GraphQLError(
-                f"Field must have selections (field '{f.name}' returns {value.type} but has "
-                "no selections. Did you mean '{f.name} { ... }'?)"
-            )
-        out[f.alias] = _complete(ctx, value, f.selections)
-    return out
-
-
-def _complete(ctx: Context, value: Any, selections: list[Any]) -> Any:
-    if isinstance(value, list):
-        return [_complete(ctx, v, selections) for v in value]
-    if isinstance(value, Node):
-        return _resolve(ctx, value, selections)
-    return value
 
 
 # -- connections -----------------------------------------------------------------------------
@@ -385,6 +310,8 @@ RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
     },
 }
 
+SCHEMA = Schema(RESOLVERS, _INTERFACES)
+
 
 def complexity(ctx: Context, selections: list[Any]) -> int:
     """One point a field, and ``Repository.blobs`` one more per path asked."""
@@ -393,7 +320,7 @@ def complexity(ctx: Context, selections: list[Any]) -> int:
         if isinstance(sel, Field):
             total += 1
             if sel.name == "blobs" and "paths" in sel.args:
-                total += len(_arg(ctx, sel.args["paths"]) or [])
+                total += len(argument(ctx, sel.args["paths"]) or [])
             total += complexity(ctx, sel.selections)
         elif isinstance(sel, InlineFragment):
             total += complexity(ctx, sel.selections)
@@ -426,7 +353,7 @@ def execute(
             raise GraphQLError(
                 f"Query has complexity of {score}, which exceeds max complexity of {limit}"
             )
-        data = _resolve(ctx, Node("Query", None), selections)
+        data = SCHEMA.resolve(ctx, Node("Query", None), selections)
     except GraphQLError as exc:
         return {"errors": [{"message": str(exc)}]}
     return {"data": data}
