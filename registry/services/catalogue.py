@@ -137,6 +137,11 @@ class ProjectPage:
     facets: list[Facet]
 
 
+#: a relevance cursor's key after a page of a broad match (one matching most of the
+#: catalogue, see ``facet_index.BROAD_SHARE``), whose relevance order is the recent one
+RECENT_KEY = "recent:"
+
+
 def _encode_cursor(sort: str, key: Any, project_id: int) -> str:
     raw_bytes = json.dumps([sort, key, project_id], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw_bytes).decode().rstrip("=")
@@ -277,10 +282,11 @@ async def _numbered_page(
     rows themselves are read by primary key."""
     offset = (query.page - 1) * query.per_page
     order: Any
-    if sort == "relevance":
+    broad = sort == "relevance" and found is not None and found.order is None
+    if sort == "relevance" and not broad:
         assert found is not None
         order = found.order
-    elif sort == "recent":
+    elif sort == "recent" or broad:  # a broad match's relevance order is the recent one
         order = None  # positions are in recent order
     elif sort == "name":
         order = snap.name_order
@@ -311,8 +317,10 @@ async def _numbered_page(
             "reused": last["reused_by"],
             "name": last["name_key"],
         }.get(sort)
-        if sort == "relevance":
-            assert found is not None
+        if broad:  # the cursor says the recent order continues
+            key = f"{RECENT_KEY}{int(last['activity_ts'])}"
+        elif sort == "relevance":
+            assert found is not None and found.keys is not None
             key = float(found.keys[indices[-1]])
         next_cursor = _encode_cursor(sort, key, ids[-1])
     return items, next_cursor
@@ -379,6 +387,15 @@ async def _cursor_page(
         "name": ("s.name_key", False),
     }[sort]
     key, after_id = _decode_cursor(query.cursor, sort)
+    broad = sort == "relevance" and isinstance(key, str)
+    if broad:  # after a page of a broad match: its relevance order is the recent one
+        if not key.startswith(RECENT_KEY) or not key[len(RECENT_KEY) :].lstrip("-").isdigit():
+            raise ValidationError(
+                "invalid cursor (it belongs to another sort or was altered)",
+                errors=[{"field": "cursor", "message": "not a cursor of this list"}],
+            )
+        key_expr, key = "s.activity_ts", int(key[len(RECENT_KEY) :])
+        source = source.replace("rowid AS fid, rank AS score", "rowid AS fid")  # no bm25
     comparison = "<" if descending else ">"
     where.append(f"({key_expr} {comparison} {{}} OR ({key_expr} = {{}} AND s.project_id > {{}}))")
     args.extend([key, key, after_id])
@@ -397,7 +414,11 @@ async def _cursor_page(
         last_key = last["sort_key"]
         next_cursor = _encode_cursor(
             sort,
-            float(last_key) if sort == "relevance" else last_key,
+            f"{RECENT_KEY}{int(last_key)}"
+            if broad
+            else float(last_key)
+            if sort == "relevance"
+            else last_key,
             int(last["project_id"]),
         )
     return [_summary(r) for r in rows], next_cursor

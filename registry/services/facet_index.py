@@ -12,9 +12,11 @@ each facet value a Python ``int`` used as a bitset, and a search's counts are
   reuse thresholds) are bitsets; the publisher facet (thousands of values) is counted
   with ``Counter(compress(publisher_of, selector))``, a loop that runs in C.
 * The full-text match of a query stays the database's (PostgreSQL ``tsvector``, SQLite
-  FTS5): one query returns the matching ids in relevance order, kept per
-  (index version, query words) within a bounded budget, so paging or refining a search
-  does not ask the engine again.
+  FTS5): the matching ids in relevance order, kept per (index version, query words)
+  within a bounded budget, so paging or refining a search does not ask the engine again.
+  A word set matching more than :data:`BROAD_SHARE` of the catalogue (a word in every
+  publisher's name) is not ranked: its ids come unranked and its relevance order is the
+  recent-activity order (ranking 100,000 rows cost the engine 100-200 ms).
 * A snapshot belongs to one index version (the change log id the index reflects, plus a
   rebuild generation): when the catalogue changes, the next read refreshes it for the
   projects the new change log entries touched (their bits move; a project whose activity
@@ -27,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import heapq
+import json
 from array import array
 from collections import Counter, OrderedDict, defaultdict, deque
 from collections.abc import Iterable, Sequence
@@ -56,6 +59,11 @@ __all__ = [
 VALUE_FACETS = ("license", "kind", "country", "language", "category")
 #: matched ids (and relevance keys) kept for recent queries, in entries; 0 turns it off
 MATCH_BUDGET = 2_000_000
+#: a word set matching more than this share of the indexed projects is not ranked by the
+#: engine (FTS5 bm25 / ts_rank over most of the catalogue costs 100-200 ms at 100k): its
+#: words tell little apart (bm25 gives a word in over half the documents an IDF of ~0),
+#: so its relevance order is the recent-activity order (see :class:`Match`)
+BROAD_SHARE = 0.25
 
 _TO_ASCII = bytes.maketrans(b"\x00\x01", b"01")
 _FROM_ASCII = bytes.maketrans(b"01", b"\x00\x01")
@@ -101,11 +109,18 @@ def _floats(value: Any) -> list[float]:
 class Match:
     """The projects a full-text query matches, best first."""
 
-    #: positions, in relevance order (rank descending, project id ascending)
-    order: array[int]
-    #: the relevance key of each, as the SQL path's cursor compares it
-    keys: array[float]
+    #: positions, in relevance order (rank descending, project id ascending); None for a
+    #: broad match (over :data:`BROAD_SHARE` of the catalogue), whose relevance order is
+    #: the recent-activity order (last activity descending, then project id)
+    order: array[int] | None
+    #: the relevance key of each, as the SQL path's cursor compares it (None when broad)
+    keys: array[float] | None
     bits: int
+
+    @property
+    def entries(self) -> int:
+        """Its weight in :data:`MATCH_BUDGET` (a broad match: its bitset, in 8-byte units)."""
+        return len(self.order) if self.order is not None else self.bits.bit_length() // 64 + 1
 
 
 @dataclass
@@ -140,6 +155,13 @@ class Snapshot:
     derived: dict[tuple[Any, ...], int] = field(default_factory=dict)
     matches: OrderedDict[tuple[str, ...], Match] = field(default_factory=OrderedDict)
     match_entries: int = 0
+    _id_set: frozenset[int] | None = field(default=None, repr=False)
+
+    def id_set(self) -> frozenset[int]:
+        """The project ids of every position (made on first use)."""
+        if self._id_set is None or len(self._id_set) != len(self.ids):
+            self._id_set = frozenset(self.ids)
+        return self._id_set
 
     def active_since(self, threshold: int) -> int:
         """Projects whose last activity is at or after ``threshold``: a prefix of the
@@ -213,10 +235,10 @@ class Snapshot:
         if not MATCH_BUDGET:
             return
         self.matches[tokens] = found
-        self.match_entries += len(found.order)
+        self.match_entries += found.entries
         while self.match_entries > MATCH_BUDGET and len(self.matches) > 1:
             _, dropped = self.matches.popitem(last=False)
-            self.match_entries -= len(dropped.order)
+            self.match_entries -= dropped.entries
 
 
 async def _sqlite_tuples(sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -539,18 +561,77 @@ async def match(snap: Snapshot, tokens: Sequence[str]) -> Match:
     if found is not None:
         snap.matches.move_to_end(cache_key)
         return found
-    if _postgres():
-        row = (
+    postgres = _postgres()
+    words = list(tokens)
+    # the size of the match before any ranking. PostgreSQL: the planner's estimate from
+    # the tsvector statistics (counting would visit every matching row); SQLite: the
+    # matching rowids themselves, unranked (FTS5 doclists only, ~20 ms for the whole
+    # catalogue, as one group_concat text: aiosqlite takes ~100 ms to hand over 100,000
+    # rows). The size chooses the way only; the match set is the engine's either way.
+    matched: set[int] | None = None
+    if postgres:
+        tsq = search_index.tsquery_text(words)
+        plan = (
             await raw(
-                "SELECT array_agg(project_id ORDER BY r DESC, project_id) AS ids, "
-                "array_agg(r ORDER BY r DESC, project_id) AS keys FROM "
-                "(SELECT s.project_id, ts_rank(s.tsv, tq) AS r FROM project_search s, "
-                "to_tsquery('simple', {}) tq WHERE s.tsv @@ tq) x",
-                search_index.tsquery_text(list(tokens)),
+                "EXPLAIN (FORMAT JSON) SELECT 1 FROM project_search s "
+                "WHERE s.tsv @@ to_tsquery('simple', {})",
+                tsq,
             )
         )[0]
+        text = next(iter(plan.values()))
+        count = int((json.loads(text) if isinstance(text, str) else text)[0]["Plan"]["Plan Rows"])
+    else:
+        ftsq = search_index.fts5_query(words)
+        text = (
+            await _sqlite_tuples(
+                "SELECT group_concat(rowid) FROM project_fts WHERE project_fts MATCH ?", ftsq
+            )
+        )[0][0]
+        matched = set(map(int, text.split(","))) if text else set()
+        count = len(matched)
+    position = snap.position
+    cap = int(BROAD_SHARE * snap.size)
+    ranked: dict[str, Any] | None = None
+    if postgres and count <= cap:
+        # ranked by the engine; at most cap + 1 rows ranked when the estimate was wrong
+        # (stale statistics): more than cap found, the match is broad after all
+        ranked = (
+            await raw(
+                "SELECT count(*) AS n, array_agg(project_id ORDER BY r DESC, project_id) AS ids, "
+                "array_agg(r ORDER BY r DESC, project_id) AS keys FROM "
+                "(SELECT m.project_id, ts_rank(m.tsv, tq) AS r FROM "
+                "(SELECT s.project_id, s.tsv FROM project_search s "
+                "WHERE s.tsv @@ to_tsquery('simple', {}) LIMIT {}) m, "
+                "to_tsquery('simple', {}) tq) x",
+                tsq,
+                cap + 1,
+                tsq,
+            )
+        )[0]
+        count = int(ranked["n"])
+    if count > cap:
+        # broad: the match set only, in no order (relevance = recent order, see Match)
+        if matched is None:
+            row = (
+                # the query as a sub-select: the planner cannot estimate it and takes
+                # the GIN index (a sequential scan testing @@ on every row costs ~2x)
+                await raw(
+                    "SELECT array_agg(project_id) AS ids FROM project_search s "
+                    "WHERE s.tsv @@ (SELECT to_tsquery('simple', {}))",
+                    tsq,
+                )
+            )[0]
+            matched = set(_ints(row["ids"]))
+        # by the complement (C set operations; a broad match leaves few out); a project
+        # indexed after this snapshot has no position: the next snapshot has it
+        missing = map(position.__getitem__, snap.id_set() - matched)
+        found = Match(order=None, keys=None, bits=snap.present & ~bitset(missing, snap.size))
+        stats["broad_matches"] += 1
+        snap.remember_match(cache_key, found)
+        return found
+    if ranked is not None:
         pairs: Iterable[tuple[int, float]] = zip(
-            _ints(row["ids"]), _floats(row["keys"]), strict=True
+            _ints(ranked["ids"]), _floats(ranked["keys"]), strict=True
         )
     else:
         # plain tuples (exact doubles, no per-row dict); the SQL path's key is -bm25
@@ -559,12 +640,11 @@ async def match(snap: Snapshot, tokens: Sequence[str]) -> Match:
             for pid, score in await _sqlite_tuples(
                 "SELECT rowid, rank FROM project_fts WHERE project_fts MATCH ? "
                 "ORDER BY rank, rowid",
-                search_index.fts5_query(list(tokens)),
+                ftsq,
             )
         )
     order = array("q")
     keys = array("d")
-    position = snap.position
     for pid, key in pairs:
         p = position.get(pid)
         if p is not None:  # a project indexed after this snapshot: the next one has it
