@@ -43,12 +43,17 @@ from registry.urls import canonical_url, parse_repository_url
 
 __all__ = [
     "DEFAULT_HOSTS",
+    "WHOLE_FORGE_KINDS",
     "CrawlSummary",
     "Crawler",
     "Target",
     "adapter_for",
     "parse_target",
 ]
+
+#: Forge kinds whose account without owner (a self-hosted instance, all of it the
+#: publisher's) is crawled by listing every public repository of the instance
+WHOLE_FORGE_KINDS = ("gitlab", "gitea", "forgejo")
 
 #: The public instance a forge kind names when the target gives no host
 DEFAULT_HOSTS = {
@@ -241,13 +246,15 @@ class Crawler:
         failed_urls: set[str] = set()
         error = ""
         try:
-            if not owner:
+            endpoint = self.endpoint_for(base_url)
+            adapter = adapter_for(kind, self.client, endpoint)
+            if not owner and not adapter.whole_forge:
+                # GitLab and Gitea list a whole instance; GitHub, Bitbucket and plain git
+                # have no such listing (nor would a whole github.com be one publisher's)
                 raise ValidationError(
                     f"{base_url}: crawling a whole forge (an account without owner) is not "
                     "supported yet"
                 )
-            endpoint = self.endpoint_for(base_url)
-            adapter = adapter_for(kind, self.client, endpoint)
             if self.incremental:
                 adapter.current = lambda listed: _current_in_catalogue(
                     account_id, adapter.kind, base_url, endpoint, listed

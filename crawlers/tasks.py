@@ -75,8 +75,10 @@ async def crawl_repository(settings: Settings, url: str) -> dict[str, Any]:
 
 async def accounts_due(settings: Settings, now: dt.datetime | None = None) -> list[int]:
     """Forge accounts whose last crawl is older than their interval (or that were never
-    crawled), oldest first. Left out: accounts ignored since a date, whole forges, and
-    accounts mirrored from a peer (their origin crawls them and publishes the result)."""
+    crawled), oldest first. Left out: accounts ignored since a date, whole forges of a
+    kind that cannot be listed whole (GitHub, Bitbucket, plain git: their crawl is refused),
+    and accounts mirrored from a peer (their origin crawls them and publishes the result)."""
+    from crawlers.crawl import WHOLE_FORGE_KINDS
     from registry.federation.tables import FederationEntity, bind
     from registry.tables import ForgeAccount
 
@@ -91,7 +93,10 @@ async def accounts_due(settings: Settings, now: dt.datetime | None = None) -> li
     now = now or dt.datetime.now(dt.UTC)
     rows = await ForgeAccount.select(
         ForgeAccount.id, ForgeAccount.last_crawled_at, ForgeAccount.crawl_interval_hours
-    ).where(ForgeAccount.ignored_since.is_null() & (ForgeAccount.owner != ""))
+    ).where(
+        ForgeAccount.ignored_since.is_null()
+        & ((ForgeAccount.owner != "") | ForgeAccount.forge_kind.is_in(list(WHOLE_FORGE_KINDS)))
+    )
     due: list[tuple[dt.datetime, int]] = []
     never = dt.datetime.min.replace(tzinfo=dt.UTC)
     for row in rows:

@@ -1,6 +1,7 @@
 """GitLab REST v4 shapes, served under ``/gitlab/api/v4``.
 
-Accounts are groups (nested groups are subgroups), repositories are projects. Groups and
+Accounts are groups (nested groups are subgroups), repositories are projects; ``GET
+/projects`` lists every project of the instance (all public). Groups and
 projects are addressed by numeric id or URL-encoded full path (``top%2Fsub``). Offset pagination
 sends ``Link`` (prev/next/first/last) and the ``x-*`` headers; keyset pagination
 (``pagination=keyset&order_by=id``) sends only ``Link rel="next"`` with ``id_after``. The
@@ -241,7 +242,21 @@ def list_group_projects(app: FakeForge, req: Request) -> Response:
     groups = [account]
     if req.query.get("include_subgroups") == "true":
         groups += list(account.descendants())
-    repos = [r for g in groups for r in g.repositories]
+    return _list_projects(app, req, [r for g in groups for r in g.repositories])
+
+
+def list_projects(app: FakeForge, req: Request) -> Response:
+    """``GET /projects``: every project of the instance the caller may see (all of them are
+    public here, so ``visibility=public`` keeps them all and ``private``/``internal`` none),
+    with the group listing's filters, order and offset or keyset pagination."""
+    repos = list(app.world.repos_by_id.values())
+    visibility = req.query.get("visibility")
+    if visibility in ("private", "internal"):
+        repos = []
+    return _list_projects(app, req, repos)
+
+
+def _list_projects(app: FakeForge, req: Request, repos: list[Repository]) -> Response:
     archived = req.query.get("archived")
     if archived in ("true", "false"):
         repos = [r for r in repos if r.archived == (archived == "true")]
@@ -548,6 +563,7 @@ def register(app: FakeForge) -> None:
     r("gitlab", "GET", "/groups/{id}/projects", list_group_projects)
     r("gitlab", "GET", "/groups/{id}/subgroups", list_subgroups)
     r("gitlab", "GET", "/groups/{id}/descendant_groups", list_subgroups)
+    r("gitlab", "GET", "/projects", list_projects)
     r("gitlab", "GET", "/projects/{id}", get_project)
     r("gitlab", "GET", "/projects/{id}/repository/tree", list_tree)
     r("gitlab", "GET", "/projects/{id}/repository/tags", list_tags)

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from crawlers.http import ForgeClient
-from registry.errors import ForgeError
+from registry.errors import ForgeError, ValidationError
 
 __all__ = [
     "PUBLICCODE_NAMES",
+    "WHOLE_FORGE_LIMIT",
     "ForgeAdapter",
     "ReleaseData",
     "RepoData",
@@ -41,6 +42,9 @@ PUBLICCODE_NAMES = ("publiccode.yml", "publiccode.yaml")
 MAX_FILE_BYTES = 1024 * 1024
 #: Concurrent per-repository requests an adapter makes within one page
 DETAIL_CONCURRENCY = 32
+#: Most repositories a whole-forge account (a self-hosted instance, no owner) may list; a
+#: larger instance is refused (crawl its groups or organisations as accounts instead)
+WHOLE_FORGE_LIMIT = 20_000
 
 _ROOT_LICENSE = re.compile(r"^(?:un)?(?:licen[cs]e|copying)(?:[-._].*)?$", re.I)
 _CODE = re.compile(r"\.(?:py|js|ts|go|rb|java|c|h|rs|json|ya?ml|xml|toml|php|sh|lock)$", re.I)
@@ -136,9 +140,13 @@ class ForgeAdapter(abc.ABC):
     """
 
     kind: str = ""
+    #: whether :meth:`account_pages` lists a whole instance when given no owner
+    whole_forge: bool = False
 
     def __init__(self, client: ForgeClient, endpoint: str) -> None:
         self.client = client
+        #: most repositories a whole-forge listing may hold before the crawl is refused
+        self.whole_forge_limit = WHOLE_FORGE_LIMIT
         self.endpoint = endpoint.rstrip("/")
         self.failures: list[tuple[str, str]] = []
         #: set by the crawl (incremental recrawls): which listed repositories the catalogue
@@ -152,7 +160,19 @@ class ForgeAdapter(abc.ABC):
         """Yield the account's repositories, one complete page at a time.
 
         Raises :class:`~registry.errors.NotFoundError` when the account does not exist.
+        An empty ``owner`` lists every public repository of the instance, for adapters
+        whose :attr:`whole_forge` is true.
         """
+
+    def count_whole_forge(self, listed_so_far: int) -> None:
+        """Refuse a whole-forge listing grown past :attr:`whole_forge_limit` (checked
+        before a page's details are asked, so an oversized instance costs listing pages
+        only; the pages already saved stay, and nothing is marked gone)."""
+        if listed_so_far > self.whole_forge_limit:
+            raise ValidationError(
+                f"{self.endpoint}: the whole forge lists more than {self.whole_forge_limit} "
+                "repositories; crawl its groups or organisations as accounts instead"
+            )
 
     @abc.abstractmethod
     async def repository(self, path: str) -> RepoData:

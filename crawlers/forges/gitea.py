@@ -63,6 +63,7 @@ FILE_CANDIDATES = (
 
 class GiteaAdapter(ForgeAdapter):
     kind = "gitea"
+    whole_forge = True
 
     def __init__(self, client: ForgeClient, endpoint: str = "https://codeberg.org") -> None:
         super().__init__(client, endpoint)
@@ -71,6 +72,10 @@ class GiteaAdapter(ForgeAdapter):
         self._batched = True
 
     async def account_pages(self, owner: str) -> AsyncIterator[list[RepoData]]:
+        if not owner:
+            async for page in self._instance_pages():
+                yield page
+            return
         url: str | None = f"{self.api}/orgs/{quote(owner, safe='')}/repos"
         params: dict[str, Any] | None = {"limit": PAGE_SIZE, "page": 1}
         first = True
@@ -96,6 +101,45 @@ class GiteaAdapter(ForgeAdapter):
             listed = await self.client.json_of(response)
             if not isinstance(listed, list):
                 raise ForgeHTTPError(f"{url}: expected a list of repositories")
+            listed = await self.fresh(
+                listed, lambda r: (str(r.get("id", "")), r.get("html_url", ""), r.get("updated_at"))
+            )
+            yield await self.gather_limited(
+                listed, self._details, lambda r: str(r.get("full_name", r.get("id")))
+            )
+            url, params = next_link(response), None
+
+    async def _instance_pages(self) -> AsyncIterator[list[RepoData]]:
+        """Every public repository of the instance: ``GET /repos/search`` (answered as
+        ``{"ok": true, "data": [...]}``), by id so pages do not shift as repositories are
+        added, private ones left out even when the token could see them."""
+        url: str | None = f"{self.api}/repos/search"
+        params: dict[str, Any] | None = {
+            "limit": PAGE_SIZE,
+            "page": 1,
+            "sort": "id",
+            "order": "asc",
+            "private": "false",
+        }
+        listed_so_far = 0
+        while url:
+            try:
+                response = await self.client.get(url, params=params)
+            except ForgeHTTPError as error:
+                if error.status_code == 404:
+                    raise NotFoundError(
+                        f"Gitea repository search not found at {self.endpoint}"
+                    ) from None
+                raise
+            answer = await self.client.json_of(response)
+            listed = answer.get("data") if isinstance(answer, dict) else None
+            if not isinstance(listed, list) or (
+                isinstance(answer, dict) and not answer.get("ok", True)
+            ):
+                raise ForgeHTTPError(f"{url}: expected search results with a list of repositories")
+            listed = [r for r in listed if not r.get("private")]
+            listed_so_far += len(listed)
+            self.count_whole_forge(listed_so_far)
             listed = await self.fresh(
                 listed, lambda r: (str(r.get("id", "")), r.get("html_url", ""), r.get("updated_at"))
             )

@@ -82,6 +82,7 @@ def _id(path: str) -> str:
 
 class GitLabAdapter(ForgeAdapter):
     kind = "gitlab"
+    whole_forge = True
 
     def __init__(self, client: ForgeClient, endpoint: str = "https://gitlab.com") -> None:
         super().__init__(client, endpoint)
@@ -92,26 +93,36 @@ class GitLabAdapter(ForgeAdapter):
         self._graphql_ok = True
 
     async def account_pages(self, owner: str) -> AsyncIterator[list[RepoData]]:
-        url: str | None = f"{self.api}/groups/{_id(owner)}/projects"
+        """A group's projects (subgroups included), or with no owner every public project
+        of the instance (``GET /projects?visibility=public``); keyset pages by id."""
         params: dict[str, Any] | None = {
-            "include_subgroups": "true",
             "per_page": PAGE_SIZE,
             "pagination": "keyset",
             "order_by": "id",
             "sort": "asc",
         }
+        url: str | None
+        if owner:
+            url = f"{self.api}/groups/{_id(owner)}/projects"
+            params = {"include_subgroups": "true", **params}
+        else:
+            url = f"{self.api}/projects"
+            params = {"visibility": "public", **params}
+        listed_so_far = 0
         while url:
             try:
                 response = await self.client.get(url, params=params)
             except ForgeHTTPError as error:
                 if error.status_code == 404:
-                    raise NotFoundError(
-                        f"GitLab group {owner!r} not found at {self.endpoint}"
-                    ) from None
+                    what = f"group {owner!r}" if owner else "project listing"
+                    raise NotFoundError(f"GitLab {what} not found at {self.endpoint}") from None
                 raise
             listed = await self.client.json_of(response)
             if not isinstance(listed, list):
                 raise ForgeHTTPError(f"{url}: expected a list of projects")
+            if not owner:
+                listed_so_far += len(listed)
+                self.count_whole_forge(listed_so_far)
             listed = await self.fresh(
                 listed,
                 lambda p: (str(p.get("id", "")), p.get("web_url", ""), p.get("last_activity_at")),
