@@ -29,7 +29,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,9 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import percentile, seed_catalogue, wait_healthy  # noqa: E402
+from fakeforge.testing import free_port  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get(
     "COMMUNS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -95,30 +97,6 @@ def bench_app() -> Any:
     app = create_app(Settings.from_env(), rate_limit=None, run_registrations=False)
     app.register(trivial)
     return app
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _seed(url: str, projects: int, releases: int, declarations: int) -> dict[str, Any]:
-    from communs.api_cli import generate
-    from registry import db
-
-    db.use_database(url)
-    await db.migrate()
-    try:
-        return await generate(projects, releases, declarations, seed=42)
-    finally:
-        await db.close()
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
 
 
 async def _measure(
@@ -268,9 +246,9 @@ def _known_tokens() -> set[tuple[str, ...]]:
 async def _run_engine(
     engine: str, url: str, projects: int, count: int, concurrency: int
 ) -> dict[str, Any]:
-    seeded = await _seed(url, projects, projects * 3, projects // 5)
+    seeded = await seed_catalogue(url, projects, projects * 3, projects // 5)
     print(f"[{engine}] seeded: {seeded}", flush=True)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "COMMUNS_DATABASE_URL": url,
@@ -300,13 +278,7 @@ async def _run_engine(
     results: dict[str, Any] = {"seed": seeded}
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            for _ in range(200):
-                try:
-                    if (await client.get("/api/v1/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
+            await wait_healthy(client, 20)
             rng = random.Random(7)
             seen = _known_tokens()
             warm = _scenarios(rng, projects, 30, seen)
@@ -322,7 +294,7 @@ async def _run_engine(
                     _, rps = await _measure(client, paths, concurrency)
                 results[name] = {
                     "p50_ms": round(statistics.median(latencies), 2),
-                    "p95_ms": round(_percentile(latencies, 0.95), 2),
+                    "p95_ms": round(percentile(latencies, 0.95), 2),
                     "rps": round(rps, 1),
                 }
                 print(
@@ -333,7 +305,7 @@ async def _run_engine(
             latencies = await _after_changes(client, url, rng, projects, CHANGES)
             changed = {
                 "p50_ms": round(statistics.median(latencies), 2),
-                "p95_ms": round(_percentile(latencies, 0.95), 2),
+                "p95_ms": round(percentile(latencies, 0.95), 2),
             }
             results["search_after_change"] = changed
             print(

@@ -26,7 +26,6 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crawlers.federation import add_peer, fetch_instance, pull_peer  # noqa: E402
+from fakeforge.testing import free_port  # noqa: E402
 from registry import db  # noqa: E402
 from registry.federation.bulk import bulk_insert  # noqa: E402
 from registry.settings import Settings  # noqa: E402
@@ -50,12 +50,6 @@ from registry.tables import (  # noqa: E402
     Repository,
     ReuseDeclaration,
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cpu_seconds(pid: int | None = None) -> float:

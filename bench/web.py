@@ -16,7 +16,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import percentile, seed_catalogue, wait_healthy  # noqa: E402
+from fakeforge.testing import free_port  # noqa: E402
+
 QUERIES = ("cantine", "budget", "velo", "ecole", "portail citoyen", "mairie", "urbanisme")
 FILTERS: tuple[dict[str, str], ...] = (
     {},
@@ -39,29 +41,6 @@ FILTERS: tuple[dict[str, str], ...] = (
     {"active_months": "12"},
     {"sort": "reused"},
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
-
-
-async def _seed(url: str, projects: int) -> dict[str, Any]:
-    from communs.api_cli import generate
-    from registry import db
-
-    db.use_database(url)
-    await db.migrate()
-    try:
-        return await generate(projects, projects * 3, projects // 5, seed=42)
-    finally:
-        await db.close()
 
 
 async def _publisher_slugs(url: str, count: int) -> list[str]:
@@ -87,11 +66,11 @@ async def main() -> None:
     url = f"sqlite:///{data_dir / 'communs.sqlite3'}"
     if args.data_dir is None:
         started = time.perf_counter()
-        seeded = await _seed(url, args.projects)
+        seeded = await seed_catalogue(url, args.projects, args.projects * 3, args.projects // 5)
         print(f"seeded in {time.perf_counter() - started:.0f} s: {seeded}", flush=True)
         print(f"catalogue kept in {data_dir} (--data-dir to reuse it)", flush=True)
     publishers = await _publisher_slugs(url, 200)
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMUNS_")}
     env.update(COMMUNS_LOG_LEVEL="WARNING", COMMUNS_SECRET_KEY="bench")
     server = subprocess.Popen(
@@ -126,13 +105,7 @@ async def main() -> None:
     results: dict[str, Any] = {"projects": args.projects}
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            for _ in range(300):
-                try:
-                    if (await client.get("/api/v1/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
+            await wait_healthy(client, 30)
             for name, paths in scenarios.items():
                 if args.only and name not in args.only.split(","):
                     continue
@@ -149,7 +122,7 @@ async def main() -> None:
                     sizes.append(len(response.content))
                 results[name] = {
                     "p50_ms": round(statistics.median(latencies), 2),
-                    "p95_ms": round(_percentile(latencies, 0.95), 2),
+                    "p95_ms": round(percentile(latencies, 0.95), 2),
                     "max_html_bytes": max(sizes),
                 }
                 print(f"{name:12} {results[name]}", flush=True)

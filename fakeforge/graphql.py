@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from fakeforge.core import Request, Response, iso_z, json_response
 from fakeforge.github import ordered_repos, web_base
-from fakeforge.graphql_exec import Context, Node, Schema, argument
+from fakeforge.graphql_exec import Context, Node, Schema, argument, start
 from fakeforge.graphql_syntax import (
     Field,
     GraphQLError,
@@ -445,14 +445,7 @@ def execute(
 ) -> dict[str, Any]:
     """Run a query document; the result is GitHub's ``{"data": ...}`` or ``{"errors": [...]}``."""
     try:
-        doc = parse(query)
-        if operation_name is None and len(doc.operations) > 1:
-            raise GraphQLError("An operation name is required when sending multiple operations")
-        key = operation_name if operation_name in doc.operations else next(iter(doc.operations))
-        kind, selections, defaults = doc.operations[key]
-        if kind != "query":
-            raise GraphQLError(f"The fake forge answers queries only, not {kind}s")
-        ctx = Context(app, req, {**defaults, **(variables or {})}, doc.fragments)
+        ctx, selections = start(app, req, query, variables, operation_name)
         ctx.requests = _count_requests(ctx, selections, 1)
         cost = _cost(ctx)
         if cost > 1:  # the dispatcher already counted one point

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fakeforge.core import Request
-from fakeforge.graphql_syntax import Field, FragmentSpread, GraphQLError, Variable
+from fakeforge.graphql_syntax import Field, FragmentSpread, GraphQLError, Variable, parse
 
 if TYPE_CHECKING:
     from fakeforge.app import FakeForge
@@ -120,3 +120,22 @@ def _has_objects(value: Any) -> bool:
     if isinstance(value, Node):
         return True
     return isinstance(value, list) and any(isinstance(v, Node) for v in value)
+
+
+def start(
+    app: FakeForge,
+    req: Request,
+    query: str,
+    variables: dict[str, Any] | None,
+    operation_name: str | None,
+) -> tuple[Context, list[Any]]:
+    """Parse a query document and pick its operation: the execution context and the
+    operation's selections. Only queries are answered (a crawler sends no mutation)."""
+    doc = parse(query)
+    if operation_name is None and len(doc.operations) > 1:
+        raise GraphQLError("An operation name is required when sending multiple operations")
+    key = operation_name if operation_name in doc.operations else next(iter(doc.operations))
+    kind, selections, defaults = doc.operations[key]
+    if kind != "query":
+        raise GraphQLError(f"The fake forge answers queries only, not {kind}s")
+    return Context(app, req, {**defaults, **(variables or {})}, doc.fragments), selections

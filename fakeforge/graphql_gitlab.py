@@ -37,12 +37,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fakeforge.core import Request, Response, json_response
-from fakeforge.graphql_exec import Context, Node, Schema, argument
+from fakeforge.graphql_exec import Context, Node, Schema, argument, start
 from fakeforge.graphql_syntax import (
     Field,
     GraphQLError,
     InlineFragment,
-    parse,
 )
 from fakeforge.model import Account, Repository, git_blob_sha
 
@@ -338,14 +337,7 @@ def execute(
 ) -> dict[str, Any]:
     """Run a query document: GitLab's ``{"data": ...}`` or ``{"errors": [...]}``."""
     try:
-        doc = parse(query)
-        if operation_name is None and len(doc.operations) > 1:
-            raise GraphQLError("An operation name is required when sending multiple operations")
-        key = operation_name if operation_name in doc.operations else next(iter(doc.operations))
-        kind, selections, defaults = doc.operations[key]
-        if kind != "query":
-            raise GraphQLError(f"The fake forge answers queries only, not {kind}s")
-        ctx = Context(app, req, {**defaults, **(variables or {})}, doc.fragments)
+        ctx, selections = start(app, req, query, variables, operation_name)
         authenticated = bool(req.headers.get("authorization") or req.headers.get("private-token"))
         limit = MAX_COMPLEXITY_AUTHENTICATED if authenticated else MAX_COMPLEXITY
         score = complexity(ctx, selections)
