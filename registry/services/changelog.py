@@ -13,13 +13,14 @@ from typing import Any
 from registry.tables import ChangeLog
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A change log entry's data as JSON values (datetimes in ISO 8601)."""
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -38,7 +39,7 @@ async def record(
             entity=entity,
             entity_id=entity_id,
             action=action,
-            data=_jsonable(data or {}),
+            data=jsonable(data or {}),
             actor=actor,
             origin=origin,
         )

@@ -28,6 +28,7 @@ from piccolo.columns.column_types import JSON, JSONB
 from piccolo.table import Table
 from piccolo.utils.encoding import dump_json
 
+from registry.services.changelog import jsonable
 from registry.tables import ChangeLog, LicenseFinding, Project, Release, Repository
 
 __all__ = [
@@ -273,17 +274,6 @@ async def _renamed(
     return found
 
 
-def _jsonable(value: Any) -> Any:
-    """A change log entry's data as JSON values (datetimes in ISO 8601)."""
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 class _Log:
     """Change log entries of a page, written together in one insert at the end, in the
     order the changes were made (per repository: the row, releases, findings, project)."""
@@ -298,7 +288,7 @@ class _Log:
                 "entity": entity,
                 "entity_id": entity_id,
                 "action": action,
-                "data": _jsonable(data),
+                "data": jsonable(data),
                 "actor": self.actor,
                 "origin": "",
             }
