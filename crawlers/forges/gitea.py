@@ -101,13 +101,18 @@ class GiteaAdapter(ForgeAdapter):
             listed = await self.client.json_of(response)
             if not isinstance(listed, list):
                 raise ForgeHTTPError(f"{url}: expected a list of repositories")
-            listed = await self.fresh(
-                listed, lambda r: (str(r.get("id", "")), r.get("html_url", ""), r.get("updated_at"))
-            )
-            yield await self.gather_limited(
-                listed, self._details, lambda r: str(r.get("full_name", r.get("id")))
-            )
+            yield await self._read_page(listed)
             url, params = next_link(response), None
+
+    async def _read_page(self, listed: list[dict[str, Any]]) -> list[RepoData]:
+        """The details of a listing page's repositories, those the catalogue holds unchanged
+        (same id, address and ``updated_at``) left out."""
+        listed = await self.fresh(
+            listed, lambda r: (str(r.get("id", "")), r.get("html_url", ""), r.get("updated_at"))
+        )
+        return await self.gather_limited(
+            listed, self._details, lambda r: str(r.get("full_name", r.get("id")))
+        )
 
     async def _instance_pages(self) -> AsyncIterator[list[RepoData]]:
         """Every public repository of the instance: ``GET /repos/search`` (answered as
@@ -140,12 +145,7 @@ class GiteaAdapter(ForgeAdapter):
             listed = [r for r in listed if not r.get("private")]
             listed_so_far += len(listed)
             self.count_whole_forge(listed_so_far)
-            listed = await self.fresh(
-                listed, lambda r: (str(r.get("id", "")), r.get("html_url", ""), r.get("updated_at"))
-            )
-            yield await self.gather_limited(
-                listed, self._details, lambda r: str(r.get("full_name", r.get("id")))
-            )
+            yield await self._read_page(listed)
             url, params = next_link(response), None
 
     async def repository(self, path: str) -> RepoData:
